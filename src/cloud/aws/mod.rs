@@ -1,0 +1,1 @@
+//! Adapters over the official AWS SDK: the only place SDK types appear.

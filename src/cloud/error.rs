@@ -1,0 +1,119 @@
+//! The one error type every port returns. Each variant is something a
+//! person can act on, and its `Display` says what to do.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum CloudError {
+    /// No credentials anywhere in the chain.
+    #[error(
+        "No AWS credentials were found ({detail}). On the installer instance attach an IAM \
+         role to it; elsewhere set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+         or run `aws sso login`."
+    )]
+    MissingCredentials { detail: String },
+
+    /// Credentials were found but are expired or no longer valid.
+    #[error(
+        "The AWS credentials have expired or are no longer valid ({detail}). Refresh them \
+         (`aws sso login`, new temporary keys, or wait for the instance role to rotate) \
+         and run again; nothing was lost."
+    )]
+    ExpiredCredentials { detail: String },
+
+    /// The caller is not allowed to perform `action` (e.g. `ec2:DescribeRegions`).
+    #[error(
+        "Access denied for {action}: {detail}. Grant {action} to the role or user the \
+         installer runs as, then run again."
+    )]
+    AccessDenied { action: String, detail: String },
+
+    /// AWS asked us to slow down. Callers retry with backoff; it is never an
+    /// error to show unless retries are exhausted.
+    #[error("AWS is throttling {action}; the installer slowed down and will retry.")]
+    Throttled {
+        action: String,
+        retry_after: Option<Duration>,
+    },
+
+    /// The thing asked for does not exist.
+    #[error("{what} was not found.")]
+    NotFound { what: String },
+
+    /// AWS rejected the request's input or the resource's current state.
+    #[error("{action} was rejected: {message}")]
+    InvalidInput { action: String, message: String },
+
+    /// The endpoint could not be reached or answered with a server error.
+    #[error(
+        "{service} could not be reached or failed ({detail}). Check the instance's network \
+         path to AWS (NAT, VPC endpoints, proxy) and run again."
+    )]
+    Unavailable { service: String, detail: String },
+
+    /// Anything else, with AWS's own code and message.
+    #[error("{action} failed: {code}: {message}")]
+    Other {
+        action: String,
+        code: String,
+        message: String,
+    },
+}
+
+impl CloudError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        CloudError::NotFound { what: what.into() }
+    }
+
+    pub fn invalid(action: impl Into<String>, message: impl Into<String>) -> Self {
+        CloudError::InvalidInput {
+            action: action.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Worth retrying after a pause.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            CloudError::Throttled { .. } | CloudError::Unavailable { .. }
+        )
+    }
+
+    /// The credentials, not the request, are the problem.
+    pub fn is_credentials(&self) -> bool {
+        matches!(
+            self,
+            CloudError::MissingCredentials { .. } | CloudError::ExpiredCredentials { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_denied_names_the_action_and_the_fix() {
+        let e = CloudError::AccessDenied {
+            action: "cloudformation:CreateChangeSet".into(),
+            detail: "User arn:aws:iam::1:user/x is not authorized".into(),
+        };
+        let msg = e.to_string();
+        assert!(
+            msg.contains("Grant cloudformation:CreateChangeSet"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn expired_credentials_say_nothing_was_lost() {
+        let msg = CloudError::ExpiredCredentials {
+            detail: "ExpiredToken".into(),
+        }
+        .to_string();
+        assert!(msg.contains("expired") && msg.contains("nothing was lost"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Ports: narrow traits per concern, in domain types. `aws` implements them
+//! over the official SDK, `sandbox` over a simulated account.
+
+pub mod aws;
+pub mod error;
+pub mod sandbox;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+pub use error::CloudError;
+use types::*;
+
+use crate::core::region::RegionCode;
+
+pub type CloudResult<T> = Result<T, CloudError>;
+
+/// Regions and what they offer.
+#[async_trait]
+pub trait Regions: Send + Sync {
+    /// The commercial regions the account lists (DescribeRegions with
+    /// AllRegions), with their opt-in status. Regions of other partitions
+    /// that an endpoint reports are dropped here.
+    async fn list_regions(&self) -> CloudResult<Vec<AccountRegion>>;
+
+    /// The availability zones of `region` offered to this account.
+    async fn availability_zones(&self, region: &RegionCode) -> CloudResult<Vec<AvailabilityZone>>;
+
+    /// Which of `types` are offered in `region` (in any of its zones).
+    async fn instance_type_offerings(
+        &self,
+        region: &RegionCode,
+        types: &[String],
+    ) -> CloudResult<Vec<String>>;
+}
+
+/// Who the installer is acting as.
+#[async_trait]
+pub trait Identity: Send + Sync {
+    async fn caller_identity(&self) -> CloudResult<CallerIdentity>;
+
+    /// How the credentials were found and which endpoint is in use.
+    fn session_info(&self) -> SessionInfo;
+
+    /// The time AWS reports (the `Date` header of a signed call), to measure
+    /// the local clock's skew.
+    async fn server_time(&self) -> CloudResult<SystemTime>;
+}
+
+/// ACM certificates in the install region.
+#[async_trait]
+pub trait Certificates: Send + Sync {
+    async fn list_certificates(&self) -> CloudResult<Vec<CertificateSummary>>;
+    async fn describe_certificate(&self, arn: &str) -> CloudResult<Certificate>;
+    /// Requests a DNS-validated certificate; returns its ARN.
+    async fn request_certificate(&self, request: &CertificateRequest) -> CloudResult<String>;
+}
+
+/// Route 53 hosted zones and records.
+#[async_trait]
+pub trait Dns: Send + Sync {
+    /// Zones whose name equals `name` (fully qualified or not), public and private.
+    async fn zones_named(&self, name: &str) -> CloudResult<Vec<HostedZone>>;
+    async fn list_records(&self, zone_id: &str) -> CloudResult<Vec<RecordSet>>;
+    async fn change_records(
+        &self,
+        zone_id: &str,
+        changes: &[RecordChange],
+    ) -> CloudResult<DnsChange>;
+    async fn get_change(&self, change_id: &str) -> CloudResult<DnsChange>;
+}
+
+/// CloudFormation stacks.
+#[async_trait]
+pub trait Stacks: Send + Sync {
+    /// `None` when no stack of that name exists (or it is DELETE_COMPLETE).
+    async fn describe_stack(&self, name: &str) -> CloudResult<Option<Stack>>;
+    /// Every live stack in the region.
+    async fn list_stacks(&self) -> CloudResult<Vec<Stack>>;
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<ChangeSetRef>;
+    async fn describe_change_set(&self, stack: &str, change_set: &str) -> CloudResult<ChangeSet>;
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> CloudResult<()>;
+    async fn execute_change_set(&self, request: &ExecuteRequest) -> CloudResult<()>;
+    async fn update_stack(&self, request: &UpdateRequest) -> CloudResult<()>;
+    /// Events newer than `after_event_id` (all when `None`), oldest first.
+    async fn stack_events(
+        &self,
+        stack: &str,
+        after_event_id: Option<&str>,
+    ) -> CloudResult<Vec<StackEvent>>;
+    async fn continue_update_rollback(
+        &self,
+        stack: &str,
+        resources_to_skip: &[String],
+        client_request_token: &str,
+    ) -> CloudResult<()>;
+    async fn rollback_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()>;
+    async fn delete_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()>;
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> CloudResult<()>;
+}
+
+/// EC2 instances and their metadata options.
+#[async_trait]
+pub trait Instances: Send + Sync {
+    async fn describe_instances(&self, filter: &InstanceFilter) -> CloudResult<Vec<Instance>>;
+    /// DryRun: `Ok(())` when the caller would be allowed to make the change.
+    async fn check_modify_metadata_options(
+        &self,
+        instance_id: &str,
+        change: &MetadataChange,
+    ) -> CloudResult<()>;
+    async fn modify_metadata_options(
+        &self,
+        instance_id: &str,
+        change: &MetadataChange,
+    ) -> CloudResult<MetadataOptions>;
+}
+
+/// One account in one region, through whichever adapter is in use.
+#[derive(Clone)]
+pub struct Cloud {
+    pub region: RegionCode,
+    pub regions: Arc<dyn Regions>,
+    pub identity: Arc<dyn Identity>,
+    pub certificates: Arc<dyn Certificates>,
+    pub dns: Arc<dyn Dns>,
+    pub stacks: Arc<dyn Stacks>,
+    pub instances: Arc<dyn Instances>,
+}

@@ -1,0 +1,466 @@
+//! Domain types the ports speak. No SDK type appears here.
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::region::{OptInStatus, RegionCode};
+use crate::core::stack::{ResourceStatus, StackStatus};
+
+// ---------------------------------------------------------------- regions
+
+/// A commercial region as the account lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRegion {
+    pub code: RegionCode,
+    pub opt_in: OptInStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailabilityZone {
+    /// e.g. `us-west-1b` (names are shuffled per account).
+    pub name: String,
+    /// e.g. `usw1-az3` (the same physical zone in every account).
+    pub zone_id: String,
+    /// `available`, `impaired`, `unavailable` or `information`.
+    pub state: String,
+}
+
+// ---------------------------------------------------------------- identity
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// Facts about how the adapter is connected, for `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionInfo {
+    /// How the credentials were found, e.g. "environment variables",
+    /// "profile 'dev' (~/.aws/config)", "EC2 instance role (IMDSv2)", "sandbox".
+    pub credential_source: String,
+    /// An endpoint override in force, if any.
+    pub endpoint_override: Option<String>,
+}
+
+// ---------------------------------------------------------------- tags
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+impl Tag {
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Tag {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- certificates
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CertificateStatus {
+    PendingValidation,
+    Issued,
+    Inactive,
+    Expired,
+    ValidationTimedOut,
+    Revoked,
+    Failed,
+    Other(String),
+}
+
+impl CertificateStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "PENDING_VALIDATION" => CertificateStatus::PendingValidation,
+            "ISSUED" => CertificateStatus::Issued,
+            "INACTIVE" => CertificateStatus::Inactive,
+            "EXPIRED" => CertificateStatus::Expired,
+            "VALIDATION_TIMED_OUT" => CertificateStatus::ValidationTimedOut,
+            "REVOKED" => CertificateStatus::Revoked,
+            "FAILED" => CertificateStatus::Failed,
+            other => CertificateStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            CertificateStatus::PendingValidation => "PENDING_VALIDATION",
+            CertificateStatus::Issued => "ISSUED",
+            CertificateStatus::Inactive => "INACTIVE",
+            CertificateStatus::Expired => "EXPIRED",
+            CertificateStatus::ValidationTimedOut => "VALIDATION_TIMED_OUT",
+            CertificateStatus::Revoked => "REVOKED",
+            CertificateStatus::Failed => "FAILED",
+            CertificateStatus::Other(s) => s,
+        }
+    }
+}
+
+/// One DNS record ACM wants to see before it issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationRecord {
+    /// Record name, e.g. `_abc.shop.example.com.`
+    pub name: String,
+    /// Always `CNAME` for ACM today.
+    pub record_type: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainValidation {
+    pub domain: String,
+    /// `PENDING_VALIDATION`, `SUCCESS` or `FAILED`.
+    pub status: String,
+    /// Absent for the first seconds after the request.
+    pub record: Option<ValidationRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub arn: String,
+    pub domain: String,
+    pub sans: Vec<String>,
+    pub status: CertificateStatus,
+    pub not_after: Option<SystemTime>,
+    pub in_use: bool,
+    pub validations: Vec<DomainValidation>,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateSummary {
+    pub arn: String,
+    pub domain: String,
+    pub sans: Vec<String>,
+    pub status: CertificateStatus,
+    pub not_after: Option<SystemTime>,
+    pub in_use: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRequest {
+    pub domain: String,
+    pub sans: Vec<String>,
+    /// ACM treats repeated requests with the same token within an hour as one.
+    pub idempotency_token: String,
+    pub tags: Vec<Tag>,
+}
+
+// ---------------------------------------------------------------- dns
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostedZone {
+    /// The bare id (`Z123...`), without the `/hostedzone/` prefix.
+    pub id: String,
+    /// Fully qualified, ending with a dot.
+    pub name: String,
+    pub private: bool,
+    pub record_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasTarget {
+    pub hosted_zone_id: String,
+    pub dns_name: String,
+    pub evaluate_target_health: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSet {
+    /// Fully qualified, ending with a dot.
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME`, `TXT`, ...
+    pub record_type: String,
+    pub ttl: Option<u32>,
+    pub values: Vec<String>,
+    pub alias: Option<AliasTarget>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordAction {
+    Create,
+    Upsert,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordChange {
+    pub action: RecordAction,
+    pub record: RecordSet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeStatus {
+    Pending,
+    InSync,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsChange {
+    /// The bare id, without the `/change/` prefix.
+    pub id: String,
+    pub status: ChangeStatus,
+}
+
+// ---------------------------------------------------------------- stacks
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackOutput {
+    pub key: String,
+    pub value: String,
+    pub description: Option<String>,
+    pub export_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackParameter {
+    pub key: String,
+    /// `****` for NoEcho parameters, as AWS reports them.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stack {
+    pub name: String,
+    pub id: String,
+    pub status: StackStatus,
+    pub status_reason: Option<String>,
+    pub created: SystemTime,
+    pub last_updated: Option<SystemTime>,
+    pub parameters: Vec<StackParameter>,
+    pub outputs: Vec<StackOutput>,
+    pub tags: Vec<Tag>,
+    pub disable_rollback: bool,
+    pub termination_protection: bool,
+}
+
+/// A parameter value for a create or update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParameterValue {
+    Value(String),
+    UsePrevious,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParameterInput {
+    pub key: String,
+    pub value: ParameterValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeSetKind {
+    Create,
+    Update,
+}
+
+/// What CloudFormation does when creating a new stack through a change set fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnStackFailure {
+    DoNothing,
+    Rollback,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSetRequest {
+    pub stack_name: String,
+    pub change_set_name: String,
+    pub kind: ChangeSetKind,
+    pub template_body: String,
+    pub parameters: Vec<ParameterInput>,
+    pub tags: Vec<Tag>,
+    /// e.g. `CAPABILITY_NAMED_IAM`.
+    pub capabilities: Vec<String>,
+    /// Only for `ChangeSetKind::Create`.
+    pub on_stack_failure: Option<OnStackFailure>,
+    pub client_token: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSetRef {
+    pub id: String,
+    pub stack_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeSetStatus {
+    CreatePending,
+    CreateInProgress,
+    CreateComplete,
+    DeletePending,
+    DeleteInProgress,
+    DeleteComplete,
+    DeleteFailed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecutionStatus {
+    Unavailable,
+    Available,
+    ExecuteInProgress,
+    ExecuteComplete,
+    ExecuteFailed,
+    Obsolete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceAction {
+    Add,
+    Modify,
+    Remove,
+    Import,
+    Dynamic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Replacement {
+    True,
+    False,
+    Conditional,
+}
+
+/// One row of a change-set preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub action: ResourceAction,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    /// Only for `Modify`.
+    pub replacement: Option<Replacement>,
+    /// Which parts change: `Properties`, `Metadata`, `Tags`, ...
+    pub scope: Vec<String>,
+    /// Names of the properties that change, for `Modify`.
+    pub changed_properties: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeSet {
+    pub id: String,
+    pub name: String,
+    pub stack_id: String,
+    pub stack_name: String,
+    pub status: ChangeSetStatus,
+    pub status_reason: Option<String>,
+    pub execution_status: ExecutionStatus,
+    pub changes: Vec<ResourceChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecuteRequest {
+    pub stack_name: String,
+    pub change_set_name: String,
+    pub disable_rollback: bool,
+    pub client_request_token: String,
+}
+
+/// A direct update, used to retry a CREATE_FAILED stack with rollback disabled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRequest {
+    pub stack_name: String,
+    pub template_body: String,
+    pub parameters: Vec<ParameterInput>,
+    pub capabilities: Vec<String>,
+    pub tags: Vec<Tag>,
+    pub disable_rollback: bool,
+    pub client_request_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackEvent {
+    pub event_id: String,
+    pub stack_id: String,
+    pub stack_name: String,
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub timestamp: SystemTime,
+    pub status: ResourceStatus,
+    pub status_reason: Option<String>,
+    pub client_request_token: Option<String>,
+}
+
+impl StackEvent {
+    /// Whether this event is about the stack itself rather than a resource in it.
+    pub fn is_stack_event(&self) -> bool {
+        self.resource_type == "AWS::CloudFormation::Stack" && self.logical_id == self.stack_name
+    }
+
+    /// The stack status this event reports, when it is the stack's own event.
+    pub fn stack_status(&self) -> Option<StackStatus> {
+        if self.is_stack_event() {
+            StackStatus::parse(self.status.as_str())
+        } else {
+            None
+        }
+    }
+}
+
+// ---------------------------------------------------------------- instances
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HttpTokens {
+    Optional,
+    Required,
+}
+
+impl HttpTokens {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpTokens::Optional => "optional",
+            HttpTokens::Required => "required",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetadataState {
+    Pending,
+    Applied,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataOptions {
+    pub http_tokens: HttpTokens,
+    pub hop_limit: u8,
+    pub endpoint_enabled: bool,
+    pub state: MetadataState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub name: Option<String>,
+    /// `pending`, `running`, `stopped`, ...
+    pub state: String,
+    pub instance_type: String,
+    pub availability_zone: Option<String>,
+    pub tags: Vec<Tag>,
+    pub metadata: MetadataOptions,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceFilter {
+    /// Empty means any id.
+    pub ids: Vec<String>,
+    /// Every tag must match.
+    pub tags: Vec<Tag>,
+}
+
+/// A change to an instance's metadata options; `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataChange {
+    pub http_tokens: Option<HttpTokens>,
+    pub hop_limit: Option<u8>,
+    pub endpoint_enabled: Option<bool>,
+}

@@ -1,0 +1,6 @@
+//! The pure core: no I/O, no clock, no async runtime, no SDK types.
+//! Everything here is tested with plain `#[test]`s.
+
+pub mod region;
+pub mod regions;
+pub mod stack;

@@ -1,0 +1,7 @@
+//! ph-installer: installs the PersonalisationHub stack into an AWS account.
+//!
+//! Data flows one way: front ends (`headless`, later `tui`) -> `runtime` ->
+//! `core`; `runtime` -> `cloud` and `store`. See README.md ("Architecture").
+
+pub mod cloud;
+pub mod core;
