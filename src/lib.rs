@@ -5,3 +5,5 @@
 
 pub mod cloud;
 pub mod core;
+pub mod logging;
+pub mod store;

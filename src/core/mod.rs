@@ -3,4 +3,5 @@
 
 pub mod region;
 pub mod regions;
+pub mod secret;
 pub mod stack;

@@ -189,7 +189,14 @@ impl std::error::Error for RegionRefusal {}
 /// region pattern at all.
 pub fn partition_of(code: &str) -> Option<Partition> {
     for (prefix, partition) in ISOLATED_PREFIXES {
-        if let Some(rest) = code.strip_prefix(prefix) {
+        if let Some(mut rest) = code.strip_prefix(prefix) {
+            if *partition == Partition::Eusc {
+                // eusc-<country>-<name>-<n>, e.g. eusc-de-east-1.
+                match rest.split_once('-') {
+                    Some((country, tail)) if country.len() == 2 => rest = tail,
+                    _ => return None,
+                }
+            }
             return region_tail_ok(rest).then_some(*partition);
         }
     }
