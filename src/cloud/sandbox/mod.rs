@@ -1,5 +1,435 @@
 //! The sandbox account: a simulated AWS account behind the same ports,
 //! persisted in the state dir, on a virtual clock.
+//!
+//! The whole account lives in one JSON file (`account.json`), written
+//! atomically (0600) after every change, so a killed process loses nothing
+//! and a second process (say `doctor` in another session) sees the same
+//! account: before each call the file is read again when it changed on
+//! disk, under an advisory lock (`account.lock`) so two writers never lose
+//! each other's changes.
+//!
+//! Virtual time runs at `speed` virtual seconds per real second from an
+//! anchor stored in the file, so it keeps running while no process is up.
+//! Faults from the fault script are applied in one place ([`Shared::call`]).
 
 pub mod cfn;
+pub mod clock;
 pub mod faults;
+mod ports;
+pub mod state;
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use crate::cloud::{Cloud, CloudError, CloudResult};
+use crate::core::region::RegionCode;
+use crate::store::StoreError;
+use crate::store::fsutil::{ensure_private_dir, write_private_atomic};
+
+use clock::{RealClock, SandboxClock};
+use faults::FaultScript;
+use state::AccountState;
+
+pub use state::{ACCOUNT_ID, INSTALLER_INSTANCE_ID};
+
+/// Virtual seconds per real second. A full install (~45 virtual minutes,
+/// MSK's ~30 on the critical path) takes about 1.5 real minutes.
+pub const DEFAULT_SPEED: f64 = 30.0;
+
+/// The account file inside the sandbox dir.
+pub const ACCOUNT_FILE: &str = "account.json";
+const LOCK_FILE: &str = "account.lock";
+
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Where the account lives (created 0700 on first use).
+    pub dir: PathBuf,
+    /// Virtual seconds per real second.
+    pub speed: f64,
+    pub faults: FaultScript,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "The sandbox account file {} is corrupted or unreadable ({message}). Delete it to reset \
+         the sandbox (every simulated stack, record and certificate goes; nothing real is \
+         affected), then run again.",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, message: String },
+    #[error(
+        "The sandbox account file {} was written by a newer ph-installer (format {found}, this \
+         build reads format {supported}). Use that newer ph-installer, or delete the file to \
+         reset the sandbox.",
+        path.display()
+    )]
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "Could not {action} the sandbox account file {}: {source}. Check the directory's \
+         permissions and free space, or choose another state dir with --state-dir.",
+        path.display()
+    )]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "The sandbox speed {speed} is not usable: give a positive number of virtual seconds per \
+         real second (default {DEFAULT_SPEED})."
+    )]
+    InvalidSpeed { speed: f64 },
+}
+
+/// The simulated account. Cheap to clone; clones share one state.
+#[derive(Clone)]
+pub struct SandboxAccount {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SandboxAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxAccount")
+            .field("file", &self.shared.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxAccount {
+    /// Opens the account in `opts.dir`, creating and seeding it on first use.
+    pub fn open(opts: SandboxOptions) -> Result<SandboxAccount, SandboxError> {
+        Self::open_with_clock(opts, Arc::new(RealClock::new()))
+    }
+
+    /// As [`open`](Self::open), on a given clock (tests use a `ManualClock`).
+    pub fn open_with_clock(
+        opts: SandboxOptions,
+        clock: Arc<dyn SandboxClock>,
+    ) -> Result<SandboxAccount, SandboxError> {
+        if !(opts.speed.is_finite() && opts.speed > 0.0) {
+            return Err(SandboxError::InvalidSpeed { speed: opts.speed });
+        }
+        ensure_private_dir(&opts.dir)?;
+        let path = opts.dir.join(ACCOUNT_FILE);
+        let lock_path = opts.dir.join(LOCK_FILE);
+        let shared = Shared {
+            path,
+            lock_path,
+            opened_at: clock.real_elapsed(),
+            clock,
+            faults: opts.faults,
+            calls: AtomicU64::new(0),
+            loaded: Mutex::new(None),
+        };
+        {
+            let _lock = shared.file_lock()?;
+            let mut slot = shared.lock_loaded();
+            let real_now = shared.clock.real_now();
+            let mut loaded = match shared.read_file()? {
+                Some(loaded) => loaded,
+                None => {
+                    let state = AccountState::seed(real_now, opts.speed);
+                    shared.write_state(&state)?;
+                    let stamp = shared.stamp();
+                    Loaded {
+                        state,
+                        stamp,
+                        last_virtual: real_now,
+                    }
+                }
+            };
+            if loaded.state.clock.speed != opts.speed {
+                loaded.state.clock = loaded.state.clock.with_speed(real_now, opts.speed);
+                shared.write_state(&loaded.state)?;
+                loaded.stamp = shared.stamp();
+            }
+            loaded.apply_faults(&shared.faults);
+            *slot = Some(loaded);
+        }
+        Ok(SandboxAccount {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// The region the installer instance runs in.
+    pub fn home_region(&self) -> RegionCode {
+        state::HOME_REGION.parse().expect("home region is valid")
+    }
+
+    /// Every port, bound to `region`.
+    pub fn cloud(&self, region: RegionCode) -> Cloud {
+        let ports = Arc::new(ports::SandboxPorts {
+            shared: self.shared.clone(),
+            region: region.clone(),
+        });
+        Cloud {
+            region,
+            regions: ports.clone(),
+            identity: ports.clone(),
+            certificates: ports.clone(),
+            dns: ports.clone(),
+            stacks: ports.clone(),
+            instances: ports,
+        }
+    }
+
+    /// The account file.
+    pub fn state_file(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The sandbox's virtual time now.
+    pub fn virtual_now(&self) -> SystemTime {
+        let slot = self.shared.lock_loaded();
+        let loaded = slot.as_ref().expect("loaded at open");
+        self.shared.virtual_now(loaded)
+    }
+}
+
+/// The state as last read or written, and the file it came from.
+struct Loaded {
+    state: AccountState,
+    stamp: Option<FileStamp>,
+    /// Virtual time never goes back within a process.
+    last_virtual: SystemTime,
+}
+
+impl Loaded {
+    fn apply_faults(&mut self, faults: &FaultScript) {
+        for engine in self.state.stacks.values_mut() {
+            engine.set_faults(faults.fail.clone());
+        }
+    }
+}
+
+/// Identifies one version of the file: an atomic write makes a new inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+}
+
+/// Whether a call only reads or also changes the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+pub(crate) struct Shared {
+    path: PathBuf,
+    lock_path: PathBuf,
+    clock: Arc<dyn SandboxClock>,
+    faults: FaultScript,
+    /// `clock.real_elapsed()` when the account was opened.
+    opened_at: Duration,
+    /// Calls made so far, for the deterministic throttle pattern.
+    calls: AtomicU64,
+    loaded: Mutex<Option<Loaded>>,
+}
+
+impl Shared {
+    fn lock_loaded(&self) -> MutexGuard<'_, Option<Loaded>> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn file_lock(&self) -> Result<File, SandboxError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&self.lock_path)
+            .map_err(|source| SandboxError::Io {
+                action: "open the lock of",
+                path: self.lock_path.clone(),
+                source,
+            })?;
+        file.lock().map_err(|source| SandboxError::Io {
+            action: "lock",
+            path: self.lock_path.clone(),
+            source,
+        })?;
+        Ok(file)
+    }
+
+    fn stamp(&self) -> Option<FileStamp> {
+        std::fs::metadata(&self.path).ok().map(|m| FileStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        })
+    }
+
+    /// The file's state, `None` when there is no file yet.
+    fn read_file(&self) -> Result<Option<Loaded>, SandboxError> {
+        let stamp = self.stamp();
+        let text = match std::fs::read(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(SandboxError::Io {
+                    action: "read",
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
+        let corrupt = |message: String| SandboxError::Corrupt {
+            path: self.path.clone(),
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| corrupt(e.to_string()))?;
+        let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
+        if format > u64::from(state::FORMAT) {
+            return Err(SandboxError::NewerFormat {
+                path: self.path.clone(),
+                found: format as u32,
+                supported: state::FORMAT,
+            });
+        }
+        let state: AccountState =
+            serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        let last_virtual = state.clock.virtual_at;
+        Ok(Some(Loaded {
+            state,
+            stamp,
+            last_virtual,
+        }))
+    }
+
+    fn write_state(&self, state: &AccountState) -> Result<(), SandboxError> {
+        let json = serde_json::to_vec_pretty(state).map_err(|e| SandboxError::Corrupt {
+            path: self.path.clone(),
+            message: format!("the state could not be encoded: {e}"),
+        })?;
+        write_private_atomic(&self.path, &json)?;
+        Ok(())
+    }
+
+    fn virtual_now(&self, loaded: &Loaded) -> SystemTime {
+        loaded
+            .state
+            .clock
+            .virtual_at(self.clock.real_now())
+            .max(loaded.last_virtual)
+    }
+
+    /// The faults that refuse a call before it reaches the account.
+    async fn before_call(&self, action: &str) -> CloudResult<()> {
+        if let Some(latency) = &self.faults.latency
+            && latency.ms > 0
+        {
+            tokio::time::sleep(Duration::from_millis(latency.ms)).await;
+        }
+        if let Some(expiry) = &self.faults.expire_credentials {
+            let up = self.clock.real_elapsed().saturating_sub(self.opened_at);
+            if up >= Duration::from_secs(expiry.after_seconds) {
+                return Err(CloudError::ExpiredCredentials {
+                    detail: format!(
+                        "ExpiredToken on {action}: the sandbox fault script expired the \
+                         credentials {} s after start (expire_credentials.after_seconds); \
+                         start the installer again for fresh sandbox credentials",
+                        expiry.after_seconds
+                    ),
+                });
+            }
+        }
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(throttle) = &self.faults.throttle
+            && throttled(n, throttle.share)
+        {
+            return Err(CloudError::Throttled {
+                action: action.to_string(),
+                retry_after: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs one port call: faults first, then `op` on the current state at
+    /// the current virtual time, then the state is saved when it changed.
+    pub(crate) async fn call<T>(
+        &self,
+        action: &str,
+        access: Access,
+        op: impl FnOnce(&mut AccountState, SystemTime) -> CloudResult<T>,
+    ) -> CloudResult<T> {
+        self.before_call(action).await?;
+        let unavailable = |e: SandboxError| CloudError::Unavailable {
+            service: "the sandbox account".into(),
+            detail: e.to_string(),
+        };
+        let _file_lock = self.file_lock().map_err(unavailable)?;
+        let mut slot = self.lock_loaded();
+        let current = self.stamp();
+        let stale = slot.as_ref().is_none_or(|l| l.stamp != current);
+        if stale {
+            match self.read_file() {
+                Ok(Some(mut fresh)) => {
+                    if let Some(old) = slot.as_ref() {
+                        fresh.last_virtual = fresh.last_virtual.max(old.last_virtual);
+                    }
+                    fresh.apply_faults(&self.faults);
+                    *slot = Some(fresh);
+                }
+                // Deleted under us: keep what we have; the next write recreates it.
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(CloudError::Other {
+                        action: action.to_string(),
+                        code: "SandboxStateUnreadable".into(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        let loaded = slot.as_mut().expect("loaded at open");
+        let now = self.virtual_now(loaded);
+        loaded.last_virtual = now;
+        let before = (access == Access::Write).then(|| loaded.state.clone());
+        let settled = loaded.state.settle(now);
+        let result = op(&mut loaded.state, now);
+        if settled || access == Access::Write {
+            loaded.state.generation += 1;
+            match self.write_state(&loaded.state) {
+                Ok(()) => loaded.stamp = self.stamp(),
+                Err(e) => {
+                    if let Some(before) = before {
+                        loaded.state = before;
+                    }
+                    return Err(unavailable(e));
+                }
+            }
+        }
+        result
+    }
+}
+
+/// Call `n` (1-based) is refused when it carries the running count of
+/// refusals past a whole number: exactly `share` of calls, evenly spread.
+fn throttled(n: u64, share: f64) -> bool {
+    let share = share.clamp(0.0, 1.0);
+    (n as f64 * share).floor() > ((n - 1) as f64 * share).floor()
+}
+
+#[cfg(test)]
+mod tests;

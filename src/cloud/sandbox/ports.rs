@@ -1,0 +1,344 @@
+//! The ports over the sandbox account: every method goes through
+//! [`Shared::call`], which applies the fault script, loads the current
+//! state and saves it after a change.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::cfn::CfnEngine;
+use super::state::{ACCOUNT_ID, AccountState, INSTALLER_INSTANCE_ID};
+use super::{Access, Shared};
+use crate::cloud::types::*;
+use crate::cloud::{Certificates, CloudResult, Dns, Identity, Instances, Regions, Stacks};
+use crate::core::region::RegionCode;
+
+pub(crate) struct SandboxPorts {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) region: RegionCode,
+}
+
+impl SandboxPorts {
+    /// Runs `op` on this region's CloudFormation, creating it on first use.
+    async fn stacks<T>(
+        &self,
+        action: &str,
+        access: Access,
+        op: impl FnOnce(&mut CfnEngine, SystemTime) -> CloudResult<T>,
+    ) -> CloudResult<T> {
+        let region = self.region.clone();
+        let faults = self.shared.faults.fail.clone();
+        self.shared
+            .call(action, access, move |state: &mut AccountState, now| {
+                state.check_region_usable(&region, action)?;
+                let engine = state.stacks.entry(region.to_string()).or_insert_with(|| {
+                    let mut engine = CfnEngine::new(ACCOUNT_ID, region.as_str());
+                    engine.set_faults(faults);
+                    engine
+                });
+                op(engine, now)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Regions for SandboxPorts {
+    async fn list_regions(&self) -> CloudResult<Vec<AccountRegion>> {
+        self.shared
+            .call("ec2:DescribeRegions", Access::Read, |s, _| {
+                Ok(s.regions
+                    .iter()
+                    .map(|r| AccountRegion {
+                        code: r.code.clone(),
+                        opt_in: r.opt_in,
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    async fn availability_zones(&self, region: &RegionCode) -> CloudResult<Vec<AvailabilityZone>> {
+        self.shared
+            .call("ec2:DescribeAvailabilityZones", Access::Read, |s, _| {
+                s.availability_zones(region)
+            })
+            .await
+    }
+
+    async fn instance_type_offerings(
+        &self,
+        region: &RegionCode,
+        types: &[String],
+    ) -> CloudResult<Vec<String>> {
+        self.shared
+            .call("ec2:DescribeInstanceTypeOfferings", Access::Read, |s, _| {
+                s.instance_type_offerings(region, types)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Identity for SandboxPorts {
+    async fn caller_identity(&self) -> CloudResult<CallerIdentity> {
+        self.shared
+            .call("sts:GetCallerIdentity", Access::Read, |_, _| {
+                Ok(CallerIdentity {
+                    account: ACCOUNT_ID.into(),
+                    arn: format!(
+                        "arn:aws:sts::{ACCOUNT_ID}:assumed-role/ph-installer-sandbox/{INSTALLER_INSTANCE_ID}"
+                    ),
+                    user_id: format!("AROASANDBOXEXAMPLE0001:{INSTALLER_INSTANCE_ID}"),
+                })
+            })
+            .await
+    }
+
+    fn session_info(&self) -> SessionInfo {
+        SessionInfo {
+            credential_source: "sandbox (simulated account; nothing real is created)".into(),
+            endpoint_override: None,
+        }
+    }
+
+    /// The real time: the sandbox stands in for AWS's clock, which agrees
+    /// with the local one; virtual time is only the simulation's.
+    async fn server_time(&self) -> CloudResult<SystemTime> {
+        let clock = self.shared.clock.clone();
+        self.shared
+            .call("sts:GetCallerIdentity", Access::Read, move |_, _| {
+                Ok(clock.real_now())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Certificates for SandboxPorts {
+    async fn list_certificates(&self) -> CloudResult<Vec<CertificateSummary>> {
+        let region = &self.region;
+        self.shared
+            .call("acm:ListCertificates", Access::Read, |s, _| {
+                s.check_region_usable(region, "acm:ListCertificates")?;
+                Ok(s.list_certificates(region))
+            })
+            .await
+    }
+
+    async fn describe_certificate(&self, arn: &str) -> CloudResult<Certificate> {
+        let region = &self.region;
+        self.shared
+            .call("acm:DescribeCertificate", Access::Read, |s, now| {
+                s.check_region_usable(region, "acm:DescribeCertificate")?;
+                s.describe_certificate(region, arn, now)
+            })
+            .await
+    }
+
+    async fn request_certificate(&self, request: &CertificateRequest) -> CloudResult<String> {
+        let region = &self.region;
+        self.shared
+            .call("acm:RequestCertificate", Access::Write, |s, now| {
+                s.check_region_usable(region, "acm:RequestCertificate")?;
+                s.request_certificate(region, request, now)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Dns for SandboxPorts {
+    async fn zones_named(&self, name: &str) -> CloudResult<Vec<HostedZone>> {
+        self.shared
+            .call("route53:ListHostedZonesByName", Access::Read, |s, _| {
+                Ok(s.zones_named(name))
+            })
+            .await
+    }
+
+    async fn list_records(&self, zone_id: &str) -> CloudResult<Vec<RecordSet>> {
+        self.shared
+            .call("route53:ListResourceRecordSets", Access::Read, |s, _| {
+                s.list_records(zone_id)
+            })
+            .await
+    }
+
+    async fn change_records(
+        &self,
+        zone_id: &str,
+        changes: &[RecordChange],
+    ) -> CloudResult<DnsChange> {
+        self.shared
+            .call(
+                "route53:ChangeResourceRecordSets",
+                Access::Write,
+                |s, now| s.change_records(zone_id, changes, now),
+            )
+            .await
+    }
+
+    async fn get_change(&self, change_id: &str) -> CloudResult<DnsChange> {
+        self.shared
+            .call("route53:GetChange", Access::Read, |s, now| {
+                s.get_change(change_id, now)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Stacks for SandboxPorts {
+    async fn describe_stack(&self, name: &str) -> CloudResult<Option<Stack>> {
+        self.stacks("cloudformation:DescribeStacks", Access::Read, |e, now| {
+            e.describe_stack(now, name)
+        })
+        .await
+    }
+
+    async fn list_stacks(&self) -> CloudResult<Vec<Stack>> {
+        self.stacks("cloudformation:ListStacks", Access::Read, |e, now| {
+            e.list_stacks(now)
+        })
+        .await
+    }
+
+    async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<ChangeSetRef> {
+        self.stacks("cloudformation:CreateChangeSet", Access::Write, |e, now| {
+            e.create_change_set(now, request)
+        })
+        .await
+    }
+
+    async fn describe_change_set(&self, stack: &str, change_set: &str) -> CloudResult<ChangeSet> {
+        self.stacks(
+            "cloudformation:DescribeChangeSet",
+            Access::Read,
+            |e, now| e.describe_change_set(now, stack, change_set),
+        )
+        .await
+    }
+
+    async fn delete_change_set(&self, stack: &str, change_set: &str) -> CloudResult<()> {
+        self.stacks("cloudformation:DeleteChangeSet", Access::Write, |e, now| {
+            e.delete_change_set(now, stack, change_set)
+        })
+        .await
+    }
+
+    async fn execute_change_set(&self, request: &ExecuteRequest) -> CloudResult<()> {
+        self.stacks(
+            "cloudformation:ExecuteChangeSet",
+            Access::Write,
+            |e, now| e.execute_change_set(now, request),
+        )
+        .await
+    }
+
+    async fn update_stack(&self, request: &UpdateRequest) -> CloudResult<()> {
+        self.stacks("cloudformation:UpdateStack", Access::Write, |e, now| {
+            e.update_stack(now, request)
+        })
+        .await
+    }
+
+    async fn stack_events(
+        &self,
+        stack: &str,
+        after_event_id: Option<&str>,
+    ) -> CloudResult<Vec<StackEvent>> {
+        self.stacks(
+            "cloudformation:DescribeStackEvents",
+            Access::Read,
+            |e, now| e.stack_events(now, stack, after_event_id),
+        )
+        .await
+    }
+
+    async fn continue_update_rollback(
+        &self,
+        stack: &str,
+        resources_to_skip: &[String],
+        client_request_token: &str,
+    ) -> CloudResult<()> {
+        self.stacks(
+            "cloudformation:ContinueUpdateRollback",
+            Access::Write,
+            |e, now| {
+                e.continue_update_rollback(now, stack, resources_to_skip, client_request_token)
+            },
+        )
+        .await
+    }
+
+    async fn rollback_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()> {
+        self.stacks("cloudformation:RollbackStack", Access::Write, |e, now| {
+            e.rollback_stack(now, stack, client_request_token)
+        })
+        .await
+    }
+
+    async fn delete_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()> {
+        self.stacks("cloudformation:DeleteStack", Access::Write, |e, now| {
+            e.delete_stack(now, stack, client_request_token)
+        })
+        .await
+    }
+
+    async fn set_termination_protection(&self, stack: &str, enabled: bool) -> CloudResult<()> {
+        self.stacks(
+            "cloudformation:UpdateTerminationProtection",
+            Access::Write,
+            |e, now| e.set_termination_protection(now, stack, enabled),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl Instances for SandboxPorts {
+    async fn describe_instances(&self, filter: &InstanceFilter) -> CloudResult<Vec<Instance>> {
+        let region = &self.region;
+        self.shared
+            .call("ec2:DescribeInstances", Access::Read, |s, _| {
+                s.check_region_usable(region, "ec2:DescribeInstances")?;
+                s.describe_instances(region, filter)
+            })
+            .await
+    }
+
+    async fn check_modify_metadata_options(
+        &self,
+        instance_id: &str,
+        change: &MetadataChange,
+    ) -> CloudResult<()> {
+        let region = &self.region;
+        self.shared
+            .call("ec2:ModifyInstanceMetadataOptions", Access::Read, |s, _| {
+                s.check_region_usable(region, "ec2:ModifyInstanceMetadataOptions")?;
+                s.check_modify_metadata(region, instance_id, change)
+                    .map(|_| ())
+            })
+            .await
+    }
+
+    async fn modify_metadata_options(
+        &self,
+        instance_id: &str,
+        change: &MetadataChange,
+    ) -> CloudResult<MetadataOptions> {
+        let region = &self.region;
+        self.shared
+            .call(
+                "ec2:ModifyInstanceMetadataOptions",
+                Access::Write,
+                |s, now| {
+                    s.check_region_usable(region, "ec2:ModifyInstanceMetadataOptions")?;
+                    s.modify_metadata(region, instance_id, change, now)
+                },
+            )
+            .await
+    }
+}

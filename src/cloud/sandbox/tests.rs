@@ -1,0 +1,1110 @@
+//! Behaviour of the sandbox account through its ports. Stacks are not
+//! exercised here: the CloudFormation engine is tested on its own.
+
+use std::time::{Duration, Instant};
+
+use super::clock::ManualClock;
+use super::faults::{CredentialExpiry, Latency, Throttle};
+use super::*;
+use crate::cloud::types::*;
+use crate::core::region::OptInStatus;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+    account: SandboxAccount,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Self::with(FaultScript::default(), 1.0)
+    }
+
+    fn with(faults: FaultScript, speed: f64) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::starting_now());
+        let account = open(dir.path(), &clock, faults, speed).unwrap();
+        Fixture {
+            dir,
+            clock,
+            account,
+        }
+    }
+
+    fn cloud(&self, region: &str) -> Cloud {
+        self.account.cloud(code(region))
+    }
+
+    fn home(&self) -> Cloud {
+        self.account.cloud(self.account.home_region())
+    }
+
+    fn advance(&self, secs: u64) {
+        self.clock.advance(Duration::from_secs(secs));
+    }
+
+    /// A second handle on the same directory, as another process would open it.
+    fn reopen(&self) -> SandboxAccount {
+        open(self.dir.path(), &self.clock, FaultScript::default(), 1.0).unwrap()
+    }
+}
+
+fn open(
+    dir: &Path,
+    clock: &Arc<ManualClock>,
+    faults: FaultScript,
+    speed: f64,
+) -> Result<SandboxAccount, SandboxError> {
+    SandboxAccount::open_with_clock(
+        SandboxOptions {
+            dir: dir.to_path_buf(),
+            speed,
+            faults,
+        },
+        clock.clone(),
+    )
+}
+
+fn code(s: &str) -> RegionCode {
+    s.parse().unwrap()
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn a_record(name: &str, ip: &str) -> RecordSet {
+    RecordSet {
+        name: name.into(),
+        record_type: "A".into(),
+        ttl: Some(300),
+        values: vec![ip.into()],
+        alias: None,
+    }
+}
+
+fn change(action: RecordAction, record: RecordSet) -> RecordChange {
+    RecordChange { action, record }
+}
+
+fn cert_request(domain: &str, sans: &[&str], token: &str) -> CertificateRequest {
+    CertificateRequest {
+        domain: domain.into(),
+        sans: strings(sans),
+        idempotency_token: token.into(),
+        tags: vec![Tag::new("ph-installer", "test")],
+    }
+}
+
+// ---------------------------------------------------------------- regions
+
+#[tokio::test]
+async fn the_account_lists_34_commercial_regions_with_their_opt_in_states() {
+    let f = Fixture::new();
+    let regions = f.home().regions.list_regions().await.unwrap();
+    assert_eq!(regions.len(), 34);
+    let status = |c: &str| {
+        regions
+            .iter()
+            .find(|r| r.code.as_str() == c)
+            .unwrap()
+            .opt_in
+    };
+    assert_eq!(status("us-east-1"), OptInStatus::OptInNotRequired);
+    assert_eq!(status("eu-west-1"), OptInStatus::OptInNotRequired);
+    assert_eq!(status("eu-central-2"), OptInStatus::OptedIn);
+    assert_eq!(status("eu-south-2"), OptInStatus::OptedIn);
+    assert_eq!(status("ap-southeast-4"), OptInStatus::OptedIn);
+    assert_eq!(status("ca-west-1"), OptInStatus::NotOptedIn);
+    assert_eq!(status("af-south-1"), OptInStatus::NotOptedIn);
+}
+
+#[tokio::test]
+async fn us_west_1_offers_two_zones_us_east_1_six_and_others_three() {
+    let f = Fixture::new();
+    let r = &f.home().regions;
+    let west = r.availability_zones(&code("us-west-1")).await.unwrap();
+    assert_eq!(west.len(), 2);
+    let east = r.availability_zones(&code("us-east-1")).await.unwrap();
+    assert_eq!(east.len(), 6);
+    assert_eq!(east[0].name, "us-east-1a");
+    assert_eq!(east[5].name, "us-east-1f");
+    assert!(
+        east.iter().all(|z| z.zone_id.starts_with("use1-az")),
+        "{east:?}"
+    );
+    assert!(east.iter().all(|z| z.state == "available"));
+    let mut ids: Vec<_> = east.iter().map(|z| z.zone_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "zone ids are distinct");
+    let sydney = r.availability_zones(&code("ap-southeast-2")).await.unwrap();
+    assert_eq!(sydney.len(), 3);
+    assert!(sydney[0].zone_id.starts_with("apse2-az"));
+    let zurich = r.availability_zones(&code("eu-central-2")).await.unwrap();
+    assert_eq!(zurich.len(), 3, "an opted-in region works");
+}
+
+#[test]
+fn zone_ids_abbreviate_the_region() {
+    for (region, prefix) in [
+        ("us-east-1", "use1"),
+        ("ap-southeast-2", "apse2"),
+        ("eu-central-1", "euc1"),
+        ("ap-northeast-3", "apne3"),
+        ("sa-east-1", "sae1"),
+        ("il-central-1", "ilc1"),
+        ("ca-west-1", "caw1"),
+    ] {
+        assert_eq!(state::zone_id_prefix(region), prefix, "{region}");
+    }
+}
+
+#[tokio::test]
+async fn zones_of_a_region_not_opted_in_are_refused_with_how_to_enable_it() {
+    let f = Fixture::new();
+    let err = f
+        .home()
+        .regions
+        .availability_zones(&code("ca-west-1"))
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(&err, CloudError::Other { code, .. } if code == "AuthFailure"),
+        "{err:?}"
+    );
+    assert!(
+        msg.contains("ca-west-1")
+            && msg.contains("aws account enable-region --region-name ca-west-1"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn regional_services_of_a_region_not_opted_in_are_refused() {
+    let f = Fixture::new();
+    let err = f
+        .cloud("me-south-1")
+        .certificates
+        .list_certificates()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("enable-region"), "{err}");
+    let err = f
+        .cloud("me-south-1")
+        .instances
+        .describe_instances(&InstanceFilter::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not enabled"), "{err}");
+}
+
+#[tokio::test]
+async fn offerings_return_only_the_requested_types_the_region_offers() {
+    let f = Fixture::new();
+    let r = &f.home().regions;
+    let asked = strings(&["t3.small", "m7i.large", "r7g.xlarge", "x9.huge"]);
+    let east = r
+        .instance_type_offerings(&code("us-east-1"), &asked)
+        .await
+        .unwrap();
+    assert_eq!(east, strings(&["m7i.large", "r7g.xlarge", "t3.small"]));
+    let west = r
+        .instance_type_offerings(&code("us-west-1"), &asked)
+        .await
+        .unwrap();
+    assert_eq!(west, strings(&["m7i.large", "t3.small"]));
+    let zurich = r
+        .instance_type_offerings(&code("eu-central-2"), &asked)
+        .await
+        .unwrap();
+    assert_eq!(zurich, strings(&["r7g.xlarge", "t3.small"]));
+}
+
+#[test]
+fn newer_regions_lack_the_newest_instance_families() {
+    assert!(state::offered("us-east-1", "m7i.2xlarge"));
+    assert!(!state::offered("ap-southeast-7", "m7i.2xlarge"));
+    assert!(state::offered("ap-southeast-7", "m6i.2xlarge"));
+    assert!(!state::offered("us-east-1", "t3.8xlarge"));
+}
+
+// ---------------------------------------------------------------- identity
+
+#[tokio::test]
+async fn identity_is_the_sandbox_account_and_says_nothing_real_is_created() {
+    let f = Fixture::new();
+    let id = f.home().identity.caller_identity().await.unwrap();
+    assert_eq!(id.account, "111122223333");
+    assert!(
+        id.arn
+            .starts_with("arn:aws:sts::111122223333:assumed-role/ph-installer-sandbox/"),
+        "{}",
+        id.arn
+    );
+    let info = f.home().identity.session_info();
+    assert!(info.credential_source.contains("nothing real is created"));
+    assert_eq!(info.endpoint_override, None);
+}
+
+#[tokio::test]
+async fn server_time_is_real_time_not_the_faster_virtual_time() {
+    let f = Fixture::with(FaultScript::default(), 30.0);
+    f.advance(100);
+    let t = f.home().identity.server_time().await.unwrap();
+    assert_eq!(t, f.clock.real_now());
+    assert!(f.account.virtual_now() > t + Duration::from_secs(2000));
+}
+
+// ---------------------------------------------------------------- route 53
+
+#[tokio::test]
+async fn zones_are_found_by_exact_name_with_or_without_the_dot() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let public = dns.zones_named("example.com").await.unwrap();
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0].name, "example.com.");
+    assert!(!public[0].private);
+    assert_eq!(dns.zones_named("example.com.").await.unwrap(), public);
+    let private = dns.zones_named("internal.example.com").await.unwrap();
+    assert_eq!(private.len(), 1);
+    assert!(private[0].private);
+    assert!(
+        dns.zones_named("shop.example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(dns.zones_named("com").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_new_zone_lists_its_soa_and_ns_records() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let zone = &dns.zones_named("example.com").await.unwrap()[0];
+    let records = dns.list_records(&zone.id).await.unwrap();
+    let types: Vec<_> = records.iter().map(|r| r.record_type.as_str()).collect();
+    assert_eq!(types, ["NS", "SOA"]);
+    assert!(records.iter().all(|r| r.name == "example.com."));
+    assert_eq!(zone.record_count, 2);
+}
+
+#[tokio::test]
+async fn records_are_created_upserted_and_deleted() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    dns.change_records(
+        &zone,
+        &[change(
+            RecordAction::Create,
+            a_record("shop.example.com", "192.0.2.1"),
+        )],
+    )
+    .await
+    .unwrap();
+    let find = |rs: &[RecordSet]| {
+        rs.iter()
+            .find(|r| r.name == "shop.example.com." && r.record_type == "A")
+            .cloned()
+    };
+    let rs = dns.list_records(&zone).await.unwrap();
+    assert_eq!(find(&rs).unwrap().values, ["192.0.2.1"]);
+
+    dns.change_records(
+        &zone,
+        &[change(
+            RecordAction::Upsert,
+            a_record("shop.example.com.", "192.0.2.2"),
+        )],
+    )
+    .await
+    .unwrap();
+    let rs = dns.list_records(&zone).await.unwrap();
+    assert_eq!(find(&rs).unwrap().values, ["192.0.2.2"]);
+
+    let err = dns
+        .change_records(
+            &zone,
+            &[change(
+                RecordAction::Delete,
+                a_record("shop.example.com", "192.0.2.1"),
+            )],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("do not match"), "{err}");
+
+    dns.change_records(
+        &zone,
+        &[change(
+            RecordAction::Delete,
+            a_record("shop.example.com", "192.0.2.2"),
+        )],
+    )
+    .await
+    .unwrap();
+    let rs = dns.list_records(&zone).await.unwrap();
+    assert_eq!(find(&rs), None);
+
+    let err = dns
+        .change_records(
+            &zone,
+            &[change(
+                RecordAction::Delete,
+                a_record("shop.example.com", "192.0.2.2"),
+            )],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("but it was not found"), "{err}");
+}
+
+#[tokio::test]
+async fn creating_an_existing_record_fails_with_route53s_message() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    let create = [change(
+        RecordAction::Create,
+        a_record("x.example.com", "192.0.2.1"),
+    )];
+    dns.change_records(&zone, &create).await.unwrap();
+    let err = dns.change_records(&zone, &create).await.unwrap_err();
+    assert!(matches!(err, CloudError::InvalidInput { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(
+            "Tried to create resource record set [name='x.example.com.', type='A'] but it already exists"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_change_batch_changes_nothing() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    let err = dns
+        .change_records(
+            &zone,
+            &[
+                change(RecordAction::Create, a_record("a.example.com", "192.0.2.1")),
+                change(RecordAction::Create, a_record("a.example.org", "192.0.2.1")),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not permitted in zone example.com."),
+        "{err}"
+    );
+    assert_eq!(dns.list_records(&zone).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_cname_cannot_share_its_name_with_other_records() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    dns.change_records(
+        &zone,
+        &[change(
+            RecordAction::Create,
+            a_record("c.example.com", "192.0.2.1"),
+        )],
+    )
+    .await
+    .unwrap();
+    let cname = RecordSet {
+        name: "c.example.com".into(),
+        record_type: "CNAME".into(),
+        ttl: Some(300),
+        values: vec!["elsewhere.example.net".into()],
+        alias: None,
+    };
+    let err = dns
+        .change_records(&zone, &[change(RecordAction::Upsert, cname)])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("conflicts with other records"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_change_is_pending_then_in_sync_after_about_30_virtual_seconds() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    let c = dns
+        .change_records(
+            &zone,
+            &[change(
+                RecordAction::Upsert,
+                a_record("p.example.com", "192.0.2.9"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, ChangeStatus::Pending);
+    f.advance(29);
+    assert_eq!(
+        dns.get_change(&c.id).await.unwrap().status,
+        ChangeStatus::Pending
+    );
+    f.advance(1);
+    assert_eq!(
+        dns.get_change(&c.id).await.unwrap().status,
+        ChangeStatus::InSync
+    );
+    assert!(matches!(
+        dns.get_change("CNOSUCHCHANGE").await,
+        Err(CloudError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn at_sandbox_speed_a_change_syncs_within_a_real_second_or_two() {
+    let f = Fixture::with(FaultScript::default(), DEFAULT_SPEED);
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    let c = dns
+        .change_records(
+            &zone,
+            &[change(
+                RecordAction::Upsert,
+                a_record("p.example.com", "192.0.2.9"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, ChangeStatus::Pending);
+    f.advance(1);
+    assert_eq!(
+        dns.get_change(&c.id).await.unwrap().status,
+        ChangeStatus::InSync
+    );
+}
+
+// ---------------------------------------------------------------- acm
+
+#[tokio::test]
+async fn the_home_region_has_an_issued_wildcard_and_an_expired_certificate() {
+    let f = Fixture::new();
+    let certs = f.home().certificates.list_certificates().await.unwrap();
+    let wildcard = certs.iter().find(|c| c.domain == "*.example.com").unwrap();
+    assert_eq!(wildcard.status, CertificateStatus::Issued);
+    assert!(wildcard.sans.contains(&"example.com".to_string()));
+    assert!(wildcard.not_after.unwrap() > f.account.virtual_now());
+    assert!(certs.iter().any(|c| c.status == CertificateStatus::Expired));
+    let ireland = f
+        .cloud("eu-west-1")
+        .certificates
+        .list_certificates()
+        .await
+        .unwrap();
+    assert_eq!(ireland.len(), 1);
+    assert_eq!(ireland[0].status, CertificateStatus::PendingValidation);
+    assert!(
+        f.cloud("us-east-2")
+            .certificates
+            .list_certificates()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_is_issued_a_minute_after_its_validation_cname_exists() {
+    let f = Fixture::new();
+    let acm = &f.home().certificates;
+    let dns = &f.home().dns;
+    let arn = acm
+        .request_certificate(&cert_request(
+            "shop.example.com",
+            &["www.shop.example.com"],
+            "tok1",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        arn.starts_with("arn:aws:acm:us-east-1:111122223333:certificate/"),
+        "{arn}"
+    );
+
+    let c = acm.describe_certificate(&arn).await.unwrap();
+    assert_eq!(c.status, CertificateStatus::PendingValidation);
+    assert_eq!(c.validations.len(), 2);
+    assert!(
+        c.validations.iter().all(|v| v.record.is_none()),
+        "records come later"
+    );
+
+    f.advance(5);
+    let c = acm.describe_certificate(&arn).await.unwrap();
+    let records: Vec<ValidationRecord> = c
+        .validations
+        .iter()
+        .map(|v| v.record.clone().unwrap())
+        .collect();
+    assert!(records.iter().all(|r| r.record_type == "CNAME"));
+    assert!(
+        records[0].name.ends_with(".shop.example.com."),
+        "{}",
+        records[0].name
+    );
+
+    // Nothing happens while the CNAMEs are missing.
+    f.advance(600);
+    let c = acm.describe_certificate(&arn).await.unwrap();
+    assert_eq!(c.status, CertificateStatus::PendingValidation);
+    assert!(
+        c.validations
+            .iter()
+            .all(|v| v.status == "PENDING_VALIDATION")
+    );
+
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    let changes: Vec<RecordChange> = records
+        .iter()
+        .map(|r| {
+            change(
+                RecordAction::Upsert,
+                RecordSet {
+                    name: r.name.clone(),
+                    record_type: "CNAME".into(),
+                    ttl: Some(300),
+                    values: vec![r.value.clone()],
+                    alias: None,
+                },
+            )
+        })
+        .collect();
+    dns.change_records(&zone, &changes).await.unwrap();
+    f.advance(59);
+    let c = acm.describe_certificate(&arn).await.unwrap();
+    assert_eq!(c.status, CertificateStatus::PendingValidation);
+    f.advance(1);
+    let c = acm.describe_certificate(&arn).await.unwrap();
+    assert_eq!(c.status, CertificateStatus::Issued);
+    assert!(c.validations.iter().all(|v| v.status == "SUCCESS"));
+    let not_after = c.not_after.unwrap();
+    let months = not_after
+        .duration_since(f.account.virtual_now())
+        .unwrap()
+        .as_secs()
+        / (30 * 86_400);
+    assert!((12..=13).contains(&months), "{months} months");
+    assert!(!c.in_use);
+}
+
+#[tokio::test]
+async fn a_wildcard_and_its_apex_share_one_validation_record() {
+    let f = Fixture::new();
+    let acm = &f.home().certificates;
+    let arn = acm
+        .request_certificate(&cert_request(
+            "*.shop.example.com",
+            &["shop.example.com"],
+            "",
+        ))
+        .await
+        .unwrap();
+    f.advance(5);
+    let c = acm.describe_certificate(&arn).await.unwrap();
+    assert_eq!(c.validations.len(), 2);
+    assert_eq!(c.validations[0].record, c.validations[1].record);
+}
+
+#[tokio::test]
+async fn a_certificate_for_dns_outside_the_sandbox_is_issued_after_the_external_delay() {
+    let f = Fixture::new();
+    let acm = &f.home().certificates;
+    let arn = acm
+        .request_certificate(&cert_request("shop.example.net", &[], "ext"))
+        .await
+        .unwrap();
+    f.advance(299);
+    assert_eq!(
+        acm.describe_certificate(&arn).await.unwrap().status,
+        CertificateStatus::PendingValidation
+    );
+    f.advance(1);
+    assert_eq!(
+        acm.describe_certificate(&arn).await.unwrap().status,
+        CertificateStatus::Issued
+    );
+}
+
+#[tokio::test]
+async fn the_same_idempotency_token_within_an_hour_returns_the_same_certificate() {
+    let f = Fixture::new();
+    let acm = &f.home().certificates;
+    let req = cert_request("shop.example.com", &[], "install0001");
+    let first = acm.request_certificate(&req).await.unwrap();
+    f.advance(3000);
+    assert_eq!(acm.request_certificate(&req).await.unwrap(), first);
+    f.advance(601);
+    let later = acm.request_certificate(&req).await.unwrap();
+    assert_ne!(later, first, "the token is valid for one hour");
+    let other_region = f
+        .cloud("eu-west-1")
+        .certificates
+        .request_certificate(&req)
+        .await
+        .unwrap();
+    assert!(other_region.starts_with("arn:aws:acm:eu-west-1:"));
+}
+
+#[tokio::test]
+async fn a_bad_idempotency_token_or_domain_is_refused() {
+    let f = Fixture::new();
+    let acm = &f.home().certificates;
+    let err = acm
+        .request_certificate(&cert_request(
+            "shop.example.com",
+            &[],
+            "2f1c7c1e-2a44-4ad4-9b1d-3b0f5f6e7a8b",
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("idempotency token"), "{err}");
+    let err = acm
+        .request_certificate(&cert_request("not a domain", &[], ""))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a valid domain name"), "{err}");
+}
+
+#[tokio::test]
+async fn describing_an_unknown_certificate_is_not_found() {
+    let f = Fixture::new();
+    let err = f
+        .home()
+        .certificates
+        .describe_certificate("arn:aws:acm:us-east-1:111122223333:certificate/nope")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CloudError::NotFound { .. }), "{err:?}");
+}
+
+// ---------------------------------------------------------------- ec2
+
+fn hop(h: u8) -> MetadataChange {
+    MetadataChange {
+        http_tokens: Some(HttpTokens::Required),
+        hop_limit: Some(h),
+        endpoint_enabled: None,
+    }
+}
+
+#[tokio::test]
+async fn the_installer_instance_is_found_by_tag_and_by_id() {
+    let f = Fixture::new();
+    let ec2 = &f.home().instances;
+    let by_tag = ec2
+        .describe_instances(&InstanceFilter {
+            ids: vec![],
+            tags: vec![Tag::new("Name", "ph-installer")],
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_tag.len(), 1);
+    let i = &by_tag[0];
+    assert_eq!(i.state, "running");
+    assert_eq!(i.instance_type, "t3.small");
+    assert_eq!(i.metadata.http_tokens, HttpTokens::Optional);
+    assert_eq!(i.metadata.hop_limit, 1);
+    assert_eq!(i.metadata.state, MetadataState::Applied);
+    let by_id = ec2
+        .describe_instances(&InstanceFilter {
+            ids: vec![i.id.clone()],
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(&by_id, &by_tag);
+    let none = ec2
+        .describe_instances(&InstanceFilter {
+            ids: vec![],
+            tags: vec![Tag::new("Name", "other")],
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let err = ec2
+        .describe_instances(&InstanceFilter {
+            ids: vec!["i-0123456789abcdef0".into()],
+            tags: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("InvalidInstanceID.NotFound"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn metadata_options_are_pending_then_applied() {
+    let f = Fixture::new();
+    let ec2 = &f.home().instances;
+    let opts = ec2
+        .modify_metadata_options(INSTALLER_INSTANCE_ID, &hop(2))
+        .await
+        .unwrap();
+    assert_eq!(opts.state, MetadataState::Pending);
+    assert_eq!(opts.http_tokens, HttpTokens::Required);
+    assert_eq!(opts.hop_limit, 2);
+    assert!(opts.endpoint_enabled, "unchanged options are kept");
+    let read = |v: Vec<Instance>| v[0].metadata.clone();
+    let now = read(
+        ec2.describe_instances(&InstanceFilter::default())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(now.state, MetadataState::Pending);
+    f.advance(5);
+    let now = read(
+        ec2.describe_instances(&InstanceFilter::default())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(now.state, MetadataState::Applied);
+    assert_eq!(now.hop_limit, 2);
+}
+
+#[tokio::test]
+async fn a_hop_limit_outside_1_to_64_is_refused() {
+    let f = Fixture::new();
+    let ec2 = &f.home().instances;
+    for bad in [0u8, 65] {
+        let err = ec2
+            .modify_metadata_options(INSTALLER_INSTANCE_ID, &hop(bad))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CloudError::InvalidInput { .. }), "{err:?}");
+        assert!(err.to_string().contains("between 1 and 64"), "{err}");
+        assert!(
+            ec2.check_modify_metadata_options(INSTALLER_INSTANCE_ID, &hop(bad))
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing() {
+    let f = Fixture::new();
+    let ec2 = &f.home().instances;
+    ec2.check_modify_metadata_options(INSTALLER_INSTANCE_ID, &hop(2))
+        .await
+        .unwrap();
+    let i = &ec2
+        .describe_instances(&InstanceFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(i.metadata.http_tokens, HttpTokens::Optional);
+    assert_eq!(i.metadata.hop_limit, 1);
+    assert_eq!(i.metadata.state, MetadataState::Applied);
+    let err = ec2
+        .check_modify_metadata_options("i-0123456789abcdef0", &hop(2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CloudError::NotFound { .. }));
+}
+
+#[tokio::test]
+async fn other_regions_have_no_instances() {
+    let f = Fixture::new();
+    let v = f
+        .cloud("eu-west-1")
+        .instances
+        .describe_instances(&InstanceFilter::default())
+        .await
+        .unwrap();
+    assert!(v.is_empty());
+}
+
+// ---------------------------------------------------------------- persistence
+
+#[tokio::test]
+async fn a_created_record_survives_reopening_the_account() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    dns.change_records(
+        &zone,
+        &[change(
+            RecordAction::Create,
+            a_record("kept.example.com", "192.0.2.7"),
+        )],
+    )
+    .await
+    .unwrap();
+    let arn = f
+        .home()
+        .certificates
+        .request_certificate(&cert_request("kept.example.com", &[], "keep"))
+        .await
+        .unwrap();
+    let path = f.account.state_file().to_path_buf();
+    drop(f.account);
+    let again = open(f.dir.path(), &f.clock, FaultScript::default(), 1.0).unwrap();
+    let cloud = again.cloud(again.home_region());
+    let records = cloud.dns.list_records(&zone).await.unwrap();
+    assert!(records.iter().any(|r| r.name == "kept.example.com."));
+    cloud.certificates.describe_certificate(&arn).await.unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[tokio::test]
+async fn virtual_time_keeps_running_while_the_account_is_closed() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    let c = dns
+        .change_records(
+            &zone,
+            &[change(
+                RecordAction::Create,
+                a_record("t.example.com", "192.0.2.7"),
+            )],
+        )
+        .await
+        .unwrap();
+    drop(f.account);
+    f.clock.advance(Duration::from_secs(40));
+    let again = open(f.dir.path(), &f.clock, FaultScript::default(), 1.0).unwrap();
+    let status = again
+        .cloud(again.home_region())
+        .dns
+        .get_change(&c.id)
+        .await
+        .unwrap()
+        .status;
+    assert_eq!(status, ChangeStatus::InSync);
+}
+
+#[tokio::test]
+async fn a_second_process_sees_what_the_first_one_created() {
+    let f = Fixture::new();
+    let other = f.reopen();
+    let other_dns = other.cloud(other.home_region()).dns;
+    let dns = &f.home().dns;
+    let zone = dns.zones_named("example.com").await.unwrap()[0].id.clone();
+    // The other process has already loaded the account before the change.
+    assert_eq!(other_dns.list_records(&zone).await.unwrap().len(), 2);
+    dns.change_records(
+        &zone,
+        &[change(
+            RecordAction::Create,
+            a_record("one.example.com", "192.0.2.1"),
+        )],
+    )
+    .await
+    .unwrap();
+    other_dns
+        .change_records(
+            &zone,
+            &[change(
+                RecordAction::Create,
+                a_record("two.example.com", "192.0.2.2"),
+            )],
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = dns
+        .list_records(&zone)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(names.contains(&"one.example.com.".to_string()), "{names:?}");
+    assert!(names.contains(&"two.example.com.".to_string()), "{names:?}");
+}
+
+#[tokio::test]
+async fn a_corrupted_account_file_is_refused_naming_the_file_and_the_reset() {
+    let f = Fixture::new();
+    let path = f.account.state_file().to_path_buf();
+    std::fs::write(&path, b"{\"format\": 1, \"generation\": ").unwrap();
+    drop(f.account);
+    let err = open(f.dir.path(), &f.clock, FaultScript::default(), 1.0).unwrap_err();
+    assert!(matches!(err, SandboxError::Corrupt { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("Delete it to reset the sandbox"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_file_corrupted_while_running_fails_calls_naming_the_file() {
+    let f = Fixture::new();
+    let path = f.account.state_file().to_path_buf();
+    std::fs::write(&path, b"not json").unwrap();
+    let err = f.home().regions.list_regions().await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains("Delete it"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_account_file_from_a_newer_version_is_refused() {
+    let f = Fixture::new();
+    let path = f.account.state_file().to_path_buf();
+    std::fs::write(&path, b"{\"format\": 99}").unwrap();
+    let err = open(f.dir.path(), &f.clock, FaultScript::default(), 1.0).unwrap_err();
+    assert!(
+        matches!(err, SandboxError::NewerFormat { found: 99, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_non_positive_speed_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    for speed in [0.0, -1.0, f64::NAN] {
+        let err = open(dir.path(), &clock, FaultScript::default(), speed).unwrap_err();
+        assert!(err.to_string().contains("positive number"), "{err}");
+    }
+}
+
+#[test]
+fn the_account_dir_is_created_private() {
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("sandbox").join("account");
+    let clock = Arc::new(ManualClock::starting_now());
+    open(&dir, &clock, FaultScript::default(), 1.0).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    assert!(dir.join(ACCOUNT_FILE).is_file());
+}
+
+// ---------------------------------------------------------------- faults
+
+fn throttling(share: f64) -> FaultScript {
+    FaultScript {
+        throttle: Some(Throttle { share }),
+        ..FaultScript::default()
+    }
+}
+
+async fn throttled_pattern(f: &Fixture, calls: usize) -> Vec<bool> {
+    let mut out = Vec::new();
+    for _ in 0..calls {
+        let r = f.home().identity.caller_identity().await;
+        out.push(matches!(r, Err(CloudError::Throttled { .. })));
+    }
+    out
+}
+
+#[tokio::test]
+async fn throttle_share_one_refuses_every_call() {
+    let f = Fixture::with(throttling(1.0), 1.0);
+    assert!(throttled_pattern(&f, 5).await.iter().all(|t| *t));
+    let err = f.home().dns.zones_named("example.com").await.unwrap_err();
+    assert!(err.is_retryable());
+    assert!(
+        err.to_string().contains("route53:ListHostedZonesByName"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn throttle_share_half_refuses_exactly_every_other_call() {
+    let f = Fixture::with(throttling(0.5), 1.0);
+    let p = throttled_pattern(&f, 10).await;
+    assert_eq!(p.iter().filter(|t| **t).count(), 5);
+    assert_eq!(
+        p,
+        [
+            false, true, false, true, false, true, false, true, false, true
+        ]
+    );
+}
+
+#[tokio::test]
+async fn throttle_share_zero_refuses_nothing() {
+    let f = Fixture::with(throttling(0.0), 1.0);
+    assert!(throttled_pattern(&f, 5).await.iter().all(|t| !*t));
+}
+
+#[tokio::test]
+async fn a_throttled_write_changes_nothing() {
+    let f = Fixture::with(throttling(1.0), 1.0);
+    let dns = &f.home().dns;
+    let err = dns
+        .change_records(
+            PUBLIC_ZONE,
+            &[change(
+                RecordAction::Create,
+                a_record("no.example.com", "192.0.2.1"),
+            )],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CloudError::Throttled { .. }));
+    let unthrottled = f.reopen();
+    let records = unthrottled
+        .cloud(unthrottled.home_region())
+        .dns
+        .list_records(PUBLIC_ZONE)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 2);
+}
+
+const PUBLIC_ZONE: &str = state::PUBLIC_ZONE_ID;
+
+#[tokio::test]
+async fn latency_delays_every_call() {
+    let f = Fixture::with(
+        FaultScript {
+            latency: Some(Latency { ms: 30 }),
+            ..FaultScript::default()
+        },
+        1.0,
+    );
+    let started = Instant::now();
+    f.home().identity.caller_identity().await.unwrap();
+    f.home().regions.list_regions().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn credentials_expire_after_the_scripted_real_seconds() {
+    let f = Fixture::with(
+        FaultScript {
+            expire_credentials: Some(CredentialExpiry { after_seconds: 60 }),
+            ..FaultScript::default()
+        },
+        DEFAULT_SPEED,
+    );
+    f.home().identity.caller_identity().await.unwrap();
+    f.advance(59);
+    f.home().identity.caller_identity().await.unwrap();
+    f.advance(1);
+    let err = f.home().identity.caller_identity().await.unwrap_err();
+    assert!(err.is_credentials(), "{err:?}");
+    assert!(matches!(err, CloudError::ExpiredCredentials { .. }));
+    let err = f.home().dns.zones_named("example.com").await.unwrap_err();
+    assert!(matches!(err, CloudError::ExpiredCredentials { .. }));
+}
