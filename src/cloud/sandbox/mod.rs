@@ -32,7 +32,7 @@ use crate::store::StoreError;
 use crate::store::fsutil::{ensure_private_dir, write_private_atomic};
 
 use clock::{RealClock, SandboxClock};
-use faults::FaultScript;
+use faults::{FaultScript, FaultScriptError};
 use state::AccountState;
 
 pub use state::{ACCOUNT_ID, INSTALLER_INSTANCE_ID};
@@ -85,6 +85,22 @@ pub enum SandboxError {
         #[source]
         source: io::Error,
     },
+    #[error("{}: {source}", path.display())]
+    FaultScript {
+        path: PathBuf,
+        #[source]
+        source: FaultScriptError,
+    },
+    #[error(
+        "Could not read the sandbox fault script {}: {source}. Check the path given to \
+         --sandbox-faults.",
+        path.display()
+    )]
+    FaultScriptUnreadable {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -92,6 +108,19 @@ pub enum SandboxError {
          real second (default {DEFAULT_SPEED})."
     )]
     InvalidSpeed { speed: f64 },
+}
+
+/// Reads and checks a fault script file; errors name the file, line and key.
+pub fn load_fault_script(path: &Path) -> Result<FaultScript, SandboxError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| SandboxError::FaultScriptUnreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    FaultScript::from_toml(&text).map_err(|source| SandboxError::FaultScript {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The simulated account. Cheap to clone; clones share one state.
@@ -378,8 +407,9 @@ impl Shared {
             service: "the sandbox account".into(),
             detail: e.to_string(),
         };
-        let _file_lock = self.file_lock().map_err(unavailable)?;
+        // In-process callers queue on the mutex, other processes on the file lock.
         let mut slot = self.lock_loaded();
+        let _file_lock = self.file_lock().map_err(unavailable)?;
         let current = self.stamp();
         let stale = slot.as_ref().is_none_or(|l| l.stamp != current);
         if stale {

@@ -505,6 +505,10 @@ impl AccountState {
         let zone = self.zone(zone_id)?;
         let mut sets: Vec<RecordSet> = zone.records.iter().map(|r| r.set.clone()).collect();
         sets.sort_by_key(listing_key);
+        // Route 53 lists a wildcard label in octal: `*.example.com` as `\052.example.com.`
+        for set in &mut sets {
+            set.name = set.name.replace('*', "\\052");
+        }
         Ok(sets)
     }
 
@@ -527,7 +531,7 @@ impl AccountState {
         let mut records = zone.records.clone();
         for change in changes {
             let mut set = change.record.clone();
-            set.name = fqdn(&set.name);
+            set.name = fqdn(&set.name.replace("\\052", "*"));
             set.record_type = set.record_type.trim().to_ascii_uppercase();
             let label = format!("[name='{}', type='{}']", set.name, set.record_type);
             if !in_zone(&set.name, &zone_name) {

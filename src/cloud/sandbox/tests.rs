@@ -1108,3 +1108,105 @@ async fn credentials_expire_after_the_scripted_real_seconds() {
     let err = f.home().dns.zones_named("example.com").await.unwrap_err();
     assert!(matches!(err, CloudError::ExpiredCredentials { .. }));
 }
+
+#[test]
+fn a_fault_script_file_error_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("faults.toml");
+    std::fs::write(&path, "[throttle]\nshare = 2\n").unwrap();
+    let msg = load_fault_script(&path).unwrap_err().to_string();
+    assert!(
+        msg.contains("faults.toml") && msg.contains("line 2"),
+        "{msg}"
+    );
+    let missing = load_fault_script(&dir.path().join("nope.toml")).unwrap_err();
+    assert!(
+        missing.to_string().contains("--sandbox-faults"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn the_account_is_cheap_to_share_across_tasks() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<SandboxAccount>();
+}
+
+#[tokio::test]
+async fn a_wildcard_record_is_listed_in_octal_and_can_be_deleted_as_listed() {
+    let f = Fixture::new();
+    let dns = &f.home().dns;
+    dns.change_records(
+        PUBLIC_ZONE,
+        &[change(
+            RecordAction::Create,
+            a_record("*.apps.example.com", "192.0.2.5"),
+        )],
+    )
+    .await
+    .unwrap();
+    let listed = dns
+        .list_records(PUBLIC_ZONE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.record_type == "A")
+        .unwrap();
+    assert_eq!(listed.name, "\\052.apps.example.com.");
+    dns.change_records(PUBLIC_ZONE, &[change(RecordAction::Delete, listed)])
+        .await
+        .unwrap();
+    assert_eq!(dns.list_records(PUBLIC_ZONE).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn deleting_the_validation_cname_before_issue_keeps_the_certificate_pending() {
+    let f = Fixture::new();
+    let acm = &f.home().certificates;
+    let dns = &f.home().dns;
+    let arn = acm
+        .request_certificate(&cert_request("api.example.com", &[], ""))
+        .await
+        .unwrap();
+    f.advance(5);
+    let rec = acm.describe_certificate(&arn).await.unwrap().validations[0]
+        .record
+        .clone()
+        .unwrap();
+    let cname = RecordSet {
+        name: rec.name.clone(),
+        record_type: "CNAME".into(),
+        ttl: Some(60),
+        values: vec![rec.value.clone()],
+        alias: None,
+    };
+    dns.change_records(PUBLIC_ZONE, &[change(RecordAction::Create, cname.clone())])
+        .await
+        .unwrap();
+    f.advance(30);
+    dns.change_records(PUBLIC_ZONE, &[change(RecordAction::Delete, cname)])
+        .await
+        .unwrap();
+    f.advance(120);
+    assert_eq!(
+        acm.describe_certificate(&arn).await.unwrap().status,
+        CertificateStatus::PendingValidation
+    );
+}
+
+#[tokio::test]
+async fn a_pending_certificate_times_out_after_72_hours() {
+    let f = Fixture::new();
+    let acm = &f.cloud("eu-west-1").certificates;
+    // The seeded certificate was requested an hour before the account was made.
+    let arn = acm.list_certificates().await.unwrap()[0].arn.clone();
+    f.advance(70 * 3600);
+    assert_eq!(
+        acm.describe_certificate(&arn).await.unwrap().status,
+        CertificateStatus::PendingValidation
+    );
+    f.advance(2 * 3600);
+    let c = acm.describe_certificate(&arn).await.unwrap();
+    assert_eq!(c.status, CertificateStatus::ValidationTimedOut);
+    assert!(c.validations.iter().all(|v| v.status == "FAILED"));
+}
