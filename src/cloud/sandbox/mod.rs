@@ -402,6 +402,19 @@ impl Shared {
         access: Access,
         op: impl FnOnce(&mut AccountState, SystemTime) -> CloudResult<T>,
     ) -> CloudResult<T> {
+        self.call_tracked(action, access, |state, now| (op(state, now), false))
+            .await
+    }
+
+    /// As [`call`](Self::call), for reads that may move a simulation on:
+    /// `op` also says whether it changed the state, which is then saved, so
+    /// another process (or the next run) continues from the same point.
+    pub(crate) async fn call_tracked<T>(
+        &self,
+        action: &str,
+        access: Access,
+        op: impl FnOnce(&mut AccountState, SystemTime) -> (CloudResult<T>, bool),
+    ) -> CloudResult<T> {
         self.before_call(action).await?;
         let unavailable = |e: SandboxError| CloudError::Unavailable {
             service: "the sandbox account".into(),
@@ -437,8 +450,8 @@ impl Shared {
         loaded.last_virtual = now;
         let before = (access == Access::Write).then(|| loaded.state.clone());
         let settled = loaded.state.settle(now);
-        let result = op(&mut loaded.state, now);
-        if settled || access == Access::Write {
+        let (result, changed) = op(&mut loaded.state, now);
+        if settled || changed || access == Access::Write {
             loaded.state.generation += 1;
             match self.write_state(&loaded.state) {
                 Ok(()) => loaded.stamp = self.stamp(),

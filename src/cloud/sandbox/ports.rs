@@ -21,6 +21,9 @@ pub(crate) struct SandboxPorts {
 
 impl SandboxPorts {
     /// Runs `op` on this region's CloudFormation, creating it on first use.
+    /// A read moves the simulation to now; when that changed the engine
+    /// (resources progressed, events were added) the account is saved, so
+    /// every process and every later run sees the same events.
     async fn stacks<T>(
         &self,
         action: &str,
@@ -30,14 +33,22 @@ impl SandboxPorts {
         let region = self.region.clone();
         let faults = self.shared.faults.fail.clone();
         self.shared
-            .call(action, access, move |state: &mut AccountState, now| {
-                state.check_region_usable(&region, action)?;
+            .call_tracked(action, access, move |state: &mut AccountState, now| {
+                if let Err(e) = state.check_region_usable(&region, action) {
+                    return (Err(e), false);
+                }
                 let engine = state.stacks.entry(region.to_string()).or_insert_with(|| {
                     let mut engine = CfnEngine::new(ACCOUNT_ID, region.as_str());
                     engine.set_faults(faults);
                     engine
                 });
-                op(engine, now)
+                if access == Access::Write {
+                    return (op(engine, now), true);
+                }
+                let before = serde_json::to_vec(engine).ok();
+                let result = op(engine, now);
+                let changed = before != serde_json::to_vec(engine).ok();
+                (result, changed)
             })
             .await
     }
