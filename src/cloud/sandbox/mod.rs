@@ -244,13 +244,40 @@ impl Loaded {
     }
 }
 
-/// Identifies one version of the file: an atomic write makes a new inode.
+/// Identifies one version of the file. An atomic write makes a new inode,
+/// but inode numbers are reused and mtimes are coarse, so the generation
+/// (every write under the file lock increments it; it leads the file) is
+/// compared too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileStamp {
     dev: u64,
     ino: u64,
     len: u64,
     mtime_ns: i128,
+    generation: Option<u64>,
+}
+
+/// The `generation` near the start of the account file.
+fn read_generation(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let mut file = File::open(path).ok()?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(_) => return None,
+        }
+    }
+    let text = String::from_utf8_lossy(&head[..filled]);
+    let rest = &text[text.find("\"generation\":")? + "\"generation\":".len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// Whether a call only reads or also changes the account.
@@ -304,6 +331,7 @@ impl Shared {
             ino: m.ino(),
             len: m.len(),
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            generation: read_generation(&self.path),
         })
     }
 
@@ -470,6 +498,7 @@ impl Shared {
 /// Call `n` (1-based) is refused when it carries the running count of
 /// refusals past a whole number: exactly `share` of calls, evenly spread.
 fn throttled(n: u64, share: f64) -> bool {
+    debug_assert!(n >= 1);
     let share = share.clamp(0.0, 1.0);
     (n as f64 * share).floor() > ((n - 1) as f64 * share).floor()
 }

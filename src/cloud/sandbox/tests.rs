@@ -1210,3 +1210,47 @@ async fn a_pending_certificate_times_out_after_72_hours() {
     assert_eq!(c.status, CertificateStatus::ValidationTimedOut);
     assert!(c.validations.iter().all(|v| v.status == "FAILED"));
 }
+
+#[test]
+fn the_generation_is_read_from_the_head_of_the_account_file() {
+    let f = Fixture::new();
+    let path = f.account.state_file();
+    let first = read_generation(path).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(state["generation"].as_u64(), Some(first));
+}
+
+#[tokio::test]
+async fn every_write_moves_the_generation_on() {
+    let f = Fixture::new();
+    let path = f.account.state_file().to_path_buf();
+    let before = read_generation(&path).unwrap();
+    f.home()
+        .certificates
+        .request_certificate(&cert_request("g.example.com", &[], ""))
+        .await
+        .unwrap();
+    assert_eq!(read_generation(&path), Some(before + 1));
+}
+
+#[tokio::test]
+async fn credential_expiry_counts_from_when_the_account_was_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    clock.advance(Duration::from_secs(500));
+    let faults = FaultScript {
+        expire_credentials: Some(CredentialExpiry { after_seconds: 60 }),
+        ..FaultScript::default()
+    };
+    let account = open(dir.path(), &clock, faults, 1.0).unwrap();
+    let identity = account.cloud(account.home_region()).identity;
+    identity.caller_identity().await.unwrap();
+    clock.advance(Duration::from_secs(60));
+    assert!(
+        identity
+            .caller_identity()
+            .await
+            .unwrap_err()
+            .is_credentials()
+    );
+}
