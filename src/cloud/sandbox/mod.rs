@@ -182,6 +182,7 @@ impl SandboxAccount {
             };
             if loaded.state.clock.speed != opts.speed {
                 loaded.state.clock = loaded.state.clock.with_speed(real_now, opts.speed);
+                loaded.state.generation += 1;
                 shared.write_state(&loaded.state)?;
                 loaded.stamp = shared.stamp();
             }

@@ -1254,3 +1254,15 @@ async fn credential_expiry_counts_from_when_the_account_was_opened() {
             .is_credentials()
     );
 }
+
+#[test]
+fn reopening_at_another_speed_continues_the_same_virtual_time_line() {
+    let f = Fixture::new();
+    let start = f.account.virtual_now();
+    f.advance(10);
+    drop(f.account);
+    let fast = open(f.dir.path(), &f.clock, FaultScript::default(), 30.0).unwrap();
+    assert_eq!(fast.virtual_now(), start + Duration::from_secs(10));
+    f.clock.advance(Duration::from_secs(1));
+    assert_eq!(fast.virtual_now(), start + Duration::from_secs(40));
+}
