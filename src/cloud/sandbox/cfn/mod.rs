@@ -5,6 +5,10 @@
 //! sandbox's virtual time); the engine first advances its simulation to
 //! `now`, then acts. Its whole state is serde so the sandbox can persist it.
 
+pub mod durations;
+pub mod ids;
+pub mod template;
+
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
