@@ -464,6 +464,7 @@ impl CfnEngine {
     /// Refuses to change a stack whose status does not allow it.
     fn check_updatable(action: &str, s: &StackState) -> CloudResult<()> {
         let what_to_do = match s.status {
+            StackStatus::ReviewInProgress => return Ok(()),
             st if st.in_progress() => return Err(busy(action, s)),
             StackStatus::UpdateRollbackFailed => {
                 "Continue the rollback first (ContinueUpdateRollback, skipping resources that \
