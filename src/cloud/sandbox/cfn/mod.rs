@@ -465,6 +465,15 @@ impl CfnEngine {
     fn check_updatable(action: &str, s: &StackState) -> CloudResult<()> {
         let what_to_do = match s.status {
             StackStatus::ReviewInProgress => return Ok(()),
+            StackStatus::DeleteComplete => {
+                return Err(invalid(
+                    action,
+                    format!(
+                        "Stack [{}] does not exist (it was deleted). Create it again.",
+                        s.name
+                    ),
+                ));
+            }
             st if st.in_progress() => return Err(busy(action, s)),
             StackStatus::UpdateRollbackFailed => {
                 "Continue the rollback first (ContinueUpdateRollback, skipping resources that \
@@ -794,7 +803,7 @@ impl CfnEngine {
             exec::apply_tasks(&stacks[i], &want, &env)
         };
         if !creating {
-            if tasks.values().all(|t| t.action == exec_noop())
+            if tasks.values().all(|t| t.action == model::Action::Noop)
                 && self.stacks[i].resources.len() == want.len()
             {
                 return Err(invalid(
@@ -1178,10 +1187,6 @@ impl CfnEngine {
         self.stacks[i].termination_protection = enabled;
         Ok(())
     }
-}
-
-fn exec_noop() -> model::Action {
-    model::Action::Noop
 }
 
 #[cfg(test)]

@@ -457,8 +457,7 @@ fn failed_resource_leaves_stack_create_failed_when_rollback_disabled_and_update_
         find(&ev, "Db", "CREATE_FAILED")[0].status_reason.as_deref(),
         Some("Db broke (sandbox fault)")
     );
-    // Lb was still being created when Db failed (Lb: 17-25, Db: 17-37): no,
-    // Lb finished first and stays; nothing is deleted.
+    // Lb (17-25) finished before Db failed (at 37) and stays; nothing is deleted.
     let live = e.live_resources(done, "app").unwrap();
     let st = |l: &str| {
         live.iter()
@@ -814,6 +813,11 @@ fn delete_completes_and_a_delete_fault_leaves_delete_failed() {
         e.stack_events(end, "app", None),
         Err(CloudError::NotFound { .. })
     ));
+    // A deleted stack cannot be updated through its id.
+    let mut up = update_req(TEMPLATE, params(), "late", false);
+    up.stack_name = id.clone();
+    let err = e.update_stack(end, &up).unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
 }
 
 #[test]
