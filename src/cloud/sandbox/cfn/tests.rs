@@ -1,0 +1,1088 @@
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::*;
+use crate::cloud::sandbox::faults::{FaultPhase, FaultTimes, ResourceFault};
+
+const SECRET: &str = "hunter2-Very-Secret-Pw";
+
+const TEMPLATE: &str = r#"
+Parameters:
+  DbPassword:
+    Type: String
+    NoEcho: true
+  Env:
+    Type: String
+    Default: prod
+    AllowedValues: [prod, dev]
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Metadata: {SandboxDurationSeconds: 10}
+    Properties:
+      CidrBlock: 10.0.0.0/16
+  SubnetA:
+    Type: AWS::EC2::Subnet
+    Metadata: {SandboxDurationSeconds: 5}
+    Properties:
+      VpcId: !Ref Vpc
+      CidrBlock: 10.0.1.0/24
+  SubnetB:
+    Type: AWS::EC2::Subnet
+    Metadata: {SandboxDurationSeconds: 7}
+    Properties:
+      VpcId: !Ref Vpc
+      CidrBlock: 10.0.2.0/24
+  Sg:
+    Type: AWS::EC2::SecurityGroup
+    Metadata: {SandboxDurationSeconds: 3}
+    Properties:
+      VpcId: !GetAtt Vpc.VpcId
+      GroupDescription: !Sub "${AWS::StackName} ${Env}"
+  Db:
+    Type: AWS::RDS::DBInstance
+    Metadata: {SandboxDurationSeconds: 20}
+    Properties:
+      Engine: postgres
+      MasterUserPassword: !Ref DbPassword
+      SubnetIds: [!Ref SubnetA, !Ref SubnetB]
+  Lb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Metadata: {SandboxDurationSeconds: 8}
+    Properties:
+      Subnets: [!Ref SubnetA, !Ref SubnetB]
+      SecurityGroups: [!Ref Sg]
+Outputs:
+  VpcId:
+    Value: !Ref Vpc
+  LbDns:
+    Value: !GetAtt Lb.DNSName
+  LbZone:
+    Value: !GetAtt Lb.CanonicalHostedZoneID
+  Url:
+    Value: !Sub "https://${Env}.${AWS::Region}.example/${Lb.DNSName}"
+  EnvOut:
+    Value: !Join ["-", [!Ref Env, !Select [1, [a, b]]]]
+"#;
+
+fn at(s: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s)
+}
+
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(at(0)).unwrap().as_secs()
+}
+
+fn engine() -> CfnEngine {
+    CfnEngine::new("123456789012", "eu-west-1")
+}
+
+fn params() -> Vec<ParameterInput> {
+    vec![ParameterInput {
+        key: "DbPassword".into(),
+        value: ParameterValue::Value(SECRET.into()),
+    }]
+}
+
+fn cs_req(
+    kind: ChangeSetKind,
+    name: &str,
+    body: &str,
+    params: Vec<ParameterInput>,
+) -> ChangeSetRequest {
+    ChangeSetRequest {
+        stack_name: "app".into(),
+        change_set_name: name.into(),
+        kind,
+        template_body: body.into(),
+        parameters: params,
+        tags: vec![Tag::new("owner", "ph")],
+        capabilities: vec![],
+        on_stack_failure: None,
+        client_token: None,
+        description: None,
+    }
+}
+
+fn exec_req(cs: &str, token: &str, disable_rollback: bool) -> ExecuteRequest {
+    ExecuteRequest {
+        stack_name: "app".into(),
+        change_set_name: cs.into(),
+        disable_rollback,
+        client_request_token: token.into(),
+    }
+}
+
+fn update_req(
+    body: &str,
+    params: Vec<ParameterInput>,
+    token: &str,
+    disable_rollback: bool,
+) -> UpdateRequest {
+    UpdateRequest {
+        stack_name: "app".into(),
+        template_body: body.into(),
+        parameters: params,
+        capabilities: vec![],
+        tags: vec![],
+        disable_rollback,
+        client_request_token: token.into(),
+    }
+}
+
+/// Runs the simulation until nothing is in flight; returns the time.
+fn settle(e: &mut CfnEngine) -> SystemTime {
+    let mut last = e.now.unwrap_or(at(0));
+    while let Some(t) = e.next_change_at() {
+        assert!(t >= last, "time never goes back");
+        e.advance(t);
+        last = t;
+    }
+    last
+}
+
+fn status(e: &mut CfnEngine, now: SystemTime) -> StackStatus {
+    e.describe_stack(now, "app").unwrap().unwrap().status
+}
+
+/// Creates the stack through a change set (executed at t=2) and lets it run.
+fn create(
+    e: &mut CfnEngine,
+    body: &str,
+    disable_rollback: bool,
+    on_failure: Option<OnStackFailure>,
+) -> SystemTime {
+    let mut req = cs_req(ChangeSetKind::Create, "cs1", body, params());
+    req.on_stack_failure = on_failure;
+    e.create_change_set(at(0), &req).unwrap();
+    e.execute_change_set(at(2), &exec_req("cs1", "tok-create", disable_rollback))
+        .unwrap();
+    settle(e)
+}
+
+fn events(e: &mut CfnEngine, now: SystemTime) -> Vec<StackEvent> {
+    e.stack_events(now, "app", None).unwrap()
+}
+
+fn find<'a>(ev: &'a [StackEvent], logical: &str, status: &str) -> Vec<&'a StackEvent> {
+    ev.iter()
+        .filter(|x| x.logical_id == logical && x.status.as_str() == status)
+        .collect()
+}
+
+fn fault(resource: &str, during: FaultPhase, times: FaultTimes) -> ResourceFault {
+    ResourceFault {
+        resource: resource.into(),
+        reason: format!("{resource} broke (sandbox fault)"),
+        times,
+        during,
+    }
+}
+
+fn stack_statuses(ev: &[StackEvent]) -> Vec<String> {
+    ev.iter()
+        .filter(|x| x.is_stack_event())
+        .map(|x| x.status.as_str().to_string())
+        .collect()
+}
+
+#[test]
+fn create_runs_resources_in_dependency_order_and_in_parallel_to_create_complete() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    assert_eq!(secs(done), 2 + 37);
+    assert_eq!(status(&mut e, done), StackStatus::CreateComplete);
+    let ev = events(&mut e, done);
+    let start = |l: &str| secs(find(&ev, l, "CREATE_IN_PROGRESS")[0].timestamp);
+    let end = |l: &str| secs(find(&ev, l, "CREATE_COMPLETE")[0].timestamp);
+    for l in ["Vpc", "SubnetA", "SubnetB", "Sg", "Db", "Lb"] {
+        assert_eq!(find(&ev, l, "CREATE_IN_PROGRESS").len(), 2, "{l}");
+        assert_eq!(
+            find(&ev, l, "CREATE_IN_PROGRESS")[1]
+                .status_reason
+                .as_deref(),
+            Some("Resource creation Initiated")
+        );
+        assert_eq!(find(&ev, l, "CREATE_COMPLETE").len(), 1, "{l}");
+    }
+    let deps = [
+        ("SubnetA", "Vpc"),
+        ("SubnetB", "Vpc"),
+        ("Sg", "Vpc"),
+        ("Db", "SubnetA"),
+        ("Db", "SubnetB"),
+        ("Lb", "Sg"),
+        ("Lb", "SubnetB"),
+    ];
+    for (a, b) in deps {
+        assert!(start(a) >= end(b), "{a} started before {b} completed");
+    }
+    // Independent resources overlap.
+    assert_eq!(start("SubnetA"), start("SubnetB"));
+    assert_eq!(start("Db"), start("Lb"));
+    let st = stack_statuses(&ev);
+    assert_eq!(
+        st,
+        [
+            "REVIEW_IN_PROGRESS",
+            "CREATE_IN_PROGRESS",
+            "CREATE_COMPLETE"
+        ]
+    );
+    let vpc = find(&ev, "Vpc", "CREATE_COMPLETE")[0];
+    assert!(vpc.physical_id.as_deref().unwrap().starts_with("vpc-"));
+    assert_eq!(vpc.resource_type, "AWS::EC2::VPC");
+    let ids: BTreeSet<&str> = ev.iter().map(|x| x.event_id.as_str()).collect();
+    assert_eq!(ids.len(), ev.len(), "event ids are unique");
+    let live = e.live_resources(done, "app").unwrap();
+    assert_eq!(live.len(), 6);
+    assert!(live.iter().all(|r| r.status == "CREATE_COMPLETE"));
+}
+
+#[test]
+fn outputs_are_resolved_and_noecho_values_are_masked_everywhere() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    let s = e.describe_stack(done, "app").unwrap().unwrap();
+    let out = |k: &str| s.outputs.iter().find(|o| o.key == k).unwrap().value.clone();
+    assert!(out("VpcId").starts_with("vpc-"));
+    let dns = out("LbDns");
+    assert!(
+        dns.starts_with("app-Lb-") && dns.ends_with(".eu-west-1.elb.amazonaws.com"),
+        "{dns}"
+    );
+    assert_eq!(out("LbZone"), "Z32O12XQLNTSW2");
+    assert_eq!(out("Url"), format!("https://prod.eu-west-1.example/{dns}"));
+    assert_eq!(out("EnvOut"), "prod-b");
+    let pw = s.parameters.iter().find(|p| p.key == "DbPassword").unwrap();
+    assert_eq!(pw.value, "****");
+    assert_eq!(
+        s.parameters.iter().find(|p| p.key == "Env").unwrap().value,
+        "prod"
+    );
+    let ev = events(&mut e, done);
+    assert!(!format!("{ev:?}").contains(SECRET));
+    let json = serde_json::to_string(&e).unwrap();
+    assert!(!json.contains(SECRET), "the secret is not persisted");
+    assert!(!format!("{e:?}").contains(SECRET), "nor shown by Debug");
+    let live = e.live_resources(done, "app").unwrap();
+    assert!(!format!("{live:?}").contains(SECRET));
+    // The values can be carried over separately.
+    let carried = e.noecho_values();
+    assert_eq!(carried.len(), 1);
+    assert_eq!(carried[0].1.expose(), SECRET);
+}
+
+#[test]
+fn use_previous_keeps_a_noecho_value_across_a_reload_without_revealing_it() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    let mut e2: CfnEngine = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+    let mut req = cs_req(
+        ChangeSetKind::Update,
+        "cs2",
+        TEMPLATE,
+        vec![
+            ParameterInput {
+                key: "DbPassword".into(),
+                value: ParameterValue::UsePrevious,
+            },
+            ParameterInput {
+                key: "Env".into(),
+                value: ParameterValue::Value("dev".into()),
+            },
+        ],
+    );
+    e2.create_change_set(done, &req).unwrap();
+    let cs = e2
+        .describe_change_set(done + Duration::from_secs(5), "app", "cs2")
+        .unwrap();
+    // Only the security group (whose description uses Env) changes.
+    let names: Vec<&str> = cs.changes.iter().map(|c| c.logical_id.as_str()).collect();
+    assert_eq!(names, ["Sg"]);
+    // The same password again is no change either.
+    req.change_set_name = "cs3".into();
+    req.parameters = params();
+    e2.create_change_set(done, &req).unwrap();
+    let cs = e2
+        .describe_change_set(done + Duration::from_secs(5), "app", "cs3")
+        .unwrap();
+    assert_eq!(cs.status, ChangeSetStatus::Failed, "{:?}", cs.changes);
+    // A different password is a change to the database only.
+    req.change_set_name = "cs4".into();
+    req.parameters = vec![ParameterInput {
+        key: "DbPassword".into(),
+        value: ParameterValue::Value("another-Secret-9".into()),
+    }];
+    e2.create_change_set(done, &req).unwrap();
+    let cs = e2
+        .describe_change_set(done + Duration::from_secs(5), "app", "cs4")
+        .unwrap();
+    let names: Vec<&str> = cs.changes.iter().map(|c| c.logical_id.as_str()).collect();
+    assert_eq!(names, ["Db"]);
+    assert_eq!(cs.changes[0].changed_properties, ["MasterUserPassword"]);
+    assert!(
+        !serde_json::to_string(&e2)
+            .unwrap()
+            .contains("another-Secret-9")
+    );
+}
+
+#[test]
+fn change_set_preview_shows_add_modify_remove_and_replacement() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    let changed = TEMPLATE
+        .replace("CidrBlock: 10.0.2.0/24", "CidrBlock: 10.0.3.0/24")
+        .replace(
+            "      Engine: postgres\n",
+            "      Engine: postgres\n      AllocatedStorage: 50\n      Tags: [{Key: a, Value: b}]\n",
+        )
+        .replace(
+            "  Lb:\n",
+            "  Logs:\n    Type: AWS::Logs::LogGroup\n  Lb:\n",
+        )
+        .replace("      SecurityGroups: [!Ref Sg]\n", "")
+        .replace(
+            "  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Metadata: {SandboxDurationSeconds: 3}\n    Properties:\n      VpcId: !GetAtt Vpc.VpcId\n      GroupDescription: !Sub \"${AWS::StackName} ${Env}\"\n",
+            "",
+        );
+    e.create_change_set(
+        done,
+        &cs_req(ChangeSetKind::Update, "cs2", &changed, params()),
+    )
+    .unwrap();
+    let pending = e.describe_change_set(done, "app", "cs2").unwrap();
+    assert_eq!(pending.status, ChangeSetStatus::CreateInProgress);
+    let cs = e
+        .describe_change_set(done + Duration::from_secs(2), "app", "cs2")
+        .unwrap();
+    assert_eq!(cs.status, ChangeSetStatus::CreateComplete);
+    assert_eq!(cs.execution_status, ExecutionStatus::Available);
+    let row = |l: &str| {
+        cs.changes
+            .iter()
+            .find(|c| c.logical_id == l)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("Logs").action, ResourceAction::Add);
+    assert_eq!(row("Sg").action, ResourceAction::Remove);
+    let sub = row("SubnetB");
+    assert_eq!(sub.action, ResourceAction::Modify);
+    assert_eq!(sub.replacement, Some(Replacement::True));
+    assert_eq!(sub.changed_properties, ["CidrBlock"]);
+    let db = row("Db");
+    assert_eq!(db.replacement, Some(Replacement::False));
+    assert_eq!(db.scope, ["Properties", "Tags"]);
+    assert_eq!(db.changed_properties, ["AllocatedStorage", "Tags"]);
+    assert_eq!(row("Lb").changed_properties, ["SecurityGroups"]);
+    assert!(cs.changes.iter().all(|c| c.logical_id != "Vpc"));
+    // Executing runs it; the replaced subnet's old physical id goes away in cleanup.
+    let old_subnet = e
+        .live_resources(done, "app")
+        .unwrap()
+        .into_iter()
+        .find(|r| r.logical_id == "SubnetB")
+        .unwrap()
+        .physical_id
+        .unwrap();
+    e.execute_change_set(
+        done + Duration::from_secs(3),
+        &exec_req("cs2", "tok-up", false),
+    )
+    .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateComplete);
+    let ev = events(&mut e, end);
+    let st = stack_statuses(&ev);
+    assert_eq!(
+        &st[st.len() - 3..],
+        [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_COMPLETE"
+        ]
+    );
+    assert!(ev.iter().any(|x| x.logical_id == "SubnetB"
+        && x.status.as_str() == "DELETE_COMPLETE"
+        && x.physical_id.as_deref() == Some(old_subnet.as_str())));
+    assert_eq!(find(&ev, "Sg", "DELETE_COMPLETE").len(), 1);
+    let live = e.live_resources(end, "app").unwrap();
+    assert!(live.iter().all(|r| r.logical_id != "Sg"));
+    assert!(live.iter().any(|r| r.logical_id == "Logs"));
+    let new_subnet = live.iter().find(|r| r.logical_id == "SubnetB").unwrap();
+    assert_ne!(new_subnet.physical_id.as_deref(), Some(old_subnet.as_str()));
+}
+
+#[test]
+fn change_set_without_changes_fails_with_the_aws_reason() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    e.create_change_set(
+        done,
+        &cs_req(ChangeSetKind::Update, "same", TEMPLATE, params()),
+    )
+    .unwrap();
+    let cs = e
+        .describe_change_set(done + Duration::from_secs(3), "app", "same")
+        .unwrap();
+    assert_eq!(cs.status, ChangeSetStatus::Failed);
+    assert_eq!(cs.execution_status, ExecutionStatus::Unavailable);
+    assert_eq!(
+        cs.status_reason.as_deref(),
+        Some(
+            "The submitted information didn't contain changes. Submit different information to \
+             create a change set."
+        )
+    );
+    let err = e
+        .execute_change_set(done + Duration::from_secs(4), &exec_req("same", "t", false))
+        .unwrap_err();
+    assert!(err.to_string().contains("UNAVAILABLE"), "{err}");
+}
+
+#[test]
+fn failed_resource_leaves_stack_create_failed_when_rollback_disabled_and_update_retry_completes() {
+    let mut e = engine();
+    e.set_faults(vec![fault("Db", FaultPhase::Create, FaultTimes::Once)]);
+    let done = create(&mut e, TEMPLATE, true, None);
+    let s = e.describe_stack(done, "app").unwrap().unwrap();
+    assert_eq!(s.status, StackStatus::CreateFailed);
+    assert_eq!(
+        s.status_reason.as_deref(),
+        Some("The following resource(s) failed to create: [Db]. ")
+    );
+    let ev = events(&mut e, done);
+    assert_eq!(
+        find(&ev, "Db", "CREATE_FAILED")[0].status_reason.as_deref(),
+        Some("Db broke (sandbox fault)")
+    );
+    // Lb (17-25) finished before Db failed (at 37) and stays; nothing is deleted.
+    let live = e.live_resources(done, "app").unwrap();
+    let st = |l: &str| {
+        live.iter()
+            .find(|r| r.logical_id == l)
+            .unwrap()
+            .status
+            .clone()
+    };
+    assert_eq!(st("Vpc"), "CREATE_COMPLETE");
+    assert_eq!(st("Lb"), "CREATE_COMPLETE");
+    assert_eq!(st("Db"), "CREATE_FAILED");
+    assert!(find(&ev, "Vpc", "DELETE_IN_PROGRESS").is_empty());
+    let vpc_id = find(&ev, "Vpc", "CREATE_COMPLETE")[0].physical_id.clone();
+
+    e.update_stack(done, &update_req(TEMPLATE, params(), "tok-retry", true))
+        .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateComplete);
+    assert_eq!(secs(end) - secs(done), 20, "only Db runs again");
+    let ev = e
+        .stack_events(end, "app", Some(&ev.last().unwrap().event_id))
+        .unwrap();
+    assert_eq!(find(&ev, "Db", "CREATE_COMPLETE").len(), 1);
+    assert!(find(&ev, "Vpc", "CREATE_IN_PROGRESS").is_empty());
+    assert!(
+        ev.iter()
+            .all(|x| x.client_request_token.as_deref() == Some("tok-retry"))
+    );
+    let live = e.live_resources(end, "app").unwrap();
+    let vpc = live.iter().find(|r| r.logical_id == "Vpc").unwrap();
+    assert_eq!(vpc.physical_id, vpc_id);
+    assert!(live.iter().all(|r| r.status.ends_with("_COMPLETE")));
+}
+
+#[test]
+fn a_failure_cancels_siblings_still_in_flight() {
+    let mut e = engine();
+    e.set_faults(vec![fault("SubnetA", FaultPhase::Create, FaultTimes::Once)]);
+    let done = create(&mut e, TEMPLATE, true, None);
+    let ev = events(&mut e, done);
+    // SubnetA fails at 15; SubnetB (10-17) is cancelled, Sg (10-13) completed.
+    let b = find(&ev, "SubnetB", "CREATE_FAILED");
+    assert_eq!(
+        b[0].status_reason.as_deref(),
+        Some("Resource creation cancelled")
+    );
+    assert_eq!(secs(b[0].timestamp), 2 + 15);
+    assert_eq!(find(&ev, "Sg", "CREATE_COMPLETE").len(), 1);
+    assert!(find(&ev, "Db", "CREATE_IN_PROGRESS").is_empty());
+    assert_eq!(
+        e.describe_stack(done, "app")
+            .unwrap()
+            .unwrap()
+            .status_reason
+            .as_deref(),
+        Some("The following resource(s) failed to create: [SubnetA]. ")
+    );
+}
+
+#[test]
+fn once_fault_fails_only_the_first_attempt_and_always_fault_every_attempt() {
+    let mut e = engine();
+    e.set_faults(vec![
+        fault("Db", FaultPhase::Create, FaultTimes::Always),
+        fault("Lb", FaultPhase::Create, FaultTimes::Once),
+    ]);
+    let done = create(&mut e, TEMPLATE, true, None);
+    assert_eq!(status(&mut e, done), StackStatus::CreateFailed);
+    e.update_stack(done, &update_req(TEMPLATE, params(), "retry-1", true))
+        .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateFailed);
+    let live = e.live_resources(end, "app").unwrap();
+    let st = |l: &str| {
+        live.iter()
+            .find(|r| r.logical_id == l)
+            .unwrap()
+            .status
+            .clone()
+    };
+    assert_eq!(
+        st("Lb"),
+        "CREATE_COMPLETE",
+        "the Once fault does not fire again"
+    );
+    assert_eq!(st("Db"), "CREATE_FAILED", "the Always fault fires again");
+    // The fired Once fault is remembered across a reload.
+    let mut e2: CfnEngine = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+    e2.set_faults(vec![fault("Lb", FaultPhase::Create, FaultTimes::Once)]);
+    e2.update_stack(end, &update_req(TEMPLATE, params(), "retry-2", true))
+        .unwrap();
+    let end2 = settle(&mut e2);
+    assert_eq!(status(&mut e2, end2), StackStatus::UpdateComplete);
+}
+
+#[test]
+fn failed_create_with_rollback_ends_rollback_complete_then_only_delete_works() {
+    let mut e = engine();
+    e.set_faults(vec![fault("Db", FaultPhase::Create, FaultTimes::Once)]);
+    let done = create(&mut e, TEMPLATE, false, None);
+    let s = e.describe_stack(done, "app").unwrap().unwrap();
+    assert_eq!(s.status, StackStatus::RollbackComplete);
+    let ev = events(&mut e, done);
+    assert_eq!(
+        stack_statuses(&ev),
+        [
+            "REVIEW_IN_PROGRESS",
+            "CREATE_IN_PROGRESS",
+            "ROLLBACK_IN_PROGRESS",
+            "ROLLBACK_COMPLETE"
+        ]
+    );
+    let rb = ev
+        .iter()
+        .find(|x| x.status.as_str() == "ROLLBACK_IN_PROGRESS")
+        .unwrap();
+    assert_eq!(
+        rb.status_reason.as_deref(),
+        Some("The following resource(s) failed to create: [Db]. Rollback requested by user.")
+    );
+    // Deleted in reverse order: subnets after Db and Lb, Vpc last.
+    let del = |l: &str| secs(find(&ev, l, "DELETE_COMPLETE")[0].timestamp);
+    let del_start = |l: &str| secs(find(&ev, l, "DELETE_IN_PROGRESS")[0].timestamp);
+    assert!(del_start("SubnetA") >= del("Db") && del_start("SubnetA") >= del("Lb"));
+    assert!(del_start("Vpc") >= del("SubnetA") && del_start("Vpc") >= del("Sg"));
+    assert!(e.live_resources(done, "app").unwrap().is_empty());
+
+    let err = e
+        .create_change_set(
+            done,
+            &cs_req(ChangeSetKind::Update, "again", TEMPLATE, params()),
+        )
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("ROLLBACK_COMPLETE") && msg.contains("Delete the stack"),
+        "{msg}"
+    );
+    let err = e
+        .create_change_set(
+            done,
+            &cs_req(ChangeSetKind::Create, "again", TEMPLATE, params()),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("already exists and cannot be created again"),
+        "{err}"
+    );
+
+    e.delete_stack(done, "app", "tok-del").unwrap();
+    let gone = settle(&mut e);
+    assert!(e.describe_stack(gone, "app").unwrap().is_none());
+    assert!(e.list_stacks(gone).unwrap().is_empty());
+    // Created again from scratch under the same name.
+    e.create_change_set(
+        gone,
+        &cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params()),
+    )
+    .unwrap();
+    assert_eq!(status(&mut e, gone), StackStatus::ReviewInProgress);
+}
+
+#[test]
+fn on_stack_failure_delete_removes_the_stack_after_rollback() {
+    let mut e = engine();
+    e.set_faults(vec![fault("Sg", FaultPhase::Create, FaultTimes::Once)]);
+    let mut req = cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params());
+    req.on_stack_failure = Some(OnStackFailure::Delete);
+    let r = e.create_change_set(at(0), &req).unwrap();
+    e.execute_change_set(at(2), &exec_req("cs1", "tok", false))
+        .unwrap();
+    let done = settle(&mut e);
+    assert!(e.describe_stack(done, "app").unwrap().is_none());
+    let ev = e.stack_events(done, &r.stack_id, None).unwrap();
+    assert_eq!(
+        &stack_statuses(&ev)[2..],
+        [
+            "ROLLBACK_IN_PROGRESS",
+            "ROLLBACK_COMPLETE",
+            "DELETE_IN_PROGRESS",
+            "DELETE_COMPLETE"
+        ]
+    );
+}
+
+fn updated_template() -> String {
+    TEMPLATE
+        .replace(
+            "      Engine: postgres\n",
+            "      Engine: postgres\n      AllocatedStorage: 50\n",
+        )
+        .replace(
+            "      SecurityGroups: [!Ref Sg]\n",
+            "      SecurityGroups: [!Ref Sg]\n      IpAddressType: dualstack\n",
+        )
+}
+
+#[test]
+fn update_failure_rolls_back_to_update_rollback_complete() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    e.set_faults(vec![fault("Db", FaultPhase::Update, FaultTimes::Once)]);
+    e.update_stack(
+        done,
+        &update_req(&updated_template(), params(), "up", false),
+    )
+    .unwrap();
+    let end = settle(&mut e);
+    let s = e.describe_stack(end, "app").unwrap().unwrap();
+    assert_eq!(s.status, StackStatus::UpdateRollbackComplete);
+    let ev = events(&mut e, end);
+    let st = stack_statuses(&ev);
+    assert_eq!(
+        &st[st.len() - 4..],
+        [
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE"
+        ]
+    );
+    // Lb was updated and is put back.
+    assert_eq!(find(&ev, "Lb", "UPDATE_COMPLETE").len(), 2);
+    // The stack is usable again: the same update now succeeds.
+    e.update_stack(
+        end,
+        &update_req(&updated_template(), params(), "up2", false),
+    )
+    .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateComplete);
+    assert!(!s.outputs.is_empty(), "outputs survive the rollback");
+}
+
+#[test]
+fn failed_rollback_ends_update_rollback_failed_and_continue_with_skip_completes() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    e.set_faults(vec![
+        fault("Db", FaultPhase::Update, FaultTimes::Once),
+        fault("Lb", FaultPhase::Rollback, FaultTimes::Always),
+    ]);
+    e.update_stack(
+        done,
+        &update_req(&updated_template(), params(), "up", false),
+    )
+    .unwrap();
+    let end = settle(&mut e);
+    let s = e.describe_stack(end, "app").unwrap().unwrap();
+    assert_eq!(s.status, StackStatus::UpdateRollbackFailed);
+    assert_eq!(
+        s.status_reason.as_deref(),
+        Some("The following resource(s) failed to update: [Lb]. ")
+    );
+    let err = e
+        .create_change_set(end, &cs_req(ChangeSetKind::Update, "x", TEMPLATE, params()))
+        .unwrap_err();
+    assert!(err.to_string().contains("ContinueUpdateRollback"), "{err}");
+    // Continuing without skipping fails again (the fault is Always).
+    e.continue_update_rollback(end, "app", &[], "cont-1")
+        .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateRollbackFailed);
+    // Skipping something that did not fail is refused.
+    assert!(
+        e.continue_update_rollback(end, "app", &["Vpc".into()], "cont-x")
+            .is_err()
+    );
+    e.continue_update_rollback(end, "app", &["Lb".into()], "cont-2")
+        .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateRollbackComplete);
+    let ev = events(&mut e, end);
+    assert!(ev.iter().any(|x| x.logical_id == "Lb"
+        && x.status_reason.as_deref() == Some("Resource skipped during UPDATE_ROLLBACK")));
+    let st = stack_statuses(&ev);
+    assert_eq!(st.last().unwrap(), "UPDATE_ROLLBACK_COMPLETE");
+}
+
+#[test]
+fn update_failure_with_rollback_disabled_ends_update_failed_and_rollback_stack_restores() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    e.set_faults(vec![fault("Db", FaultPhase::Update, FaultTimes::Once)]);
+    e.update_stack(done, &update_req(&updated_template(), params(), "up", true))
+        .unwrap();
+    let end = settle(&mut e);
+    let s = e.describe_stack(end, "app").unwrap().unwrap();
+    assert_eq!(s.status, StackStatus::UpdateFailed);
+    assert_eq!(
+        s.status_reason.as_deref(),
+        Some("The following resource(s) failed to update: [Db]. ")
+    );
+    e.rollback_stack(end, "app", "rb").unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateRollbackComplete);
+}
+
+#[test]
+fn rollback_stack_from_create_failed_deletes_everything_to_rollback_complete() {
+    let mut e = engine();
+    e.set_faults(vec![fault("Db", FaultPhase::Create, FaultTimes::Once)]);
+    let done = create(&mut e, TEMPLATE, true, None);
+    assert_eq!(status(&mut e, done), StackStatus::CreateFailed);
+    e.rollback_stack(done, "app", "rb").unwrap();
+    assert_eq!(status(&mut e, done), StackStatus::RollbackInProgress);
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::RollbackComplete);
+    assert!(e.live_resources(end, "app").unwrap().is_empty());
+}
+
+#[test]
+fn updates_that_replace_resources_are_refused_while_rollback_is_disabled() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    let replacing = TEMPLATE.replace("CidrBlock: 10.0.2.0/24", "CidrBlock: 10.0.9.0/24");
+    let err = e
+        .update_stack(done, &update_req(&replacing, params(), "up", true))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("SubnetB") && msg.contains("rollback"), "{msg}");
+    assert_eq!(status(&mut e, done), StackStatus::CreateComplete);
+}
+
+#[test]
+fn delete_completes_and_a_delete_fault_leaves_delete_failed() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    let id = e.describe_stack(done, "app").unwrap().unwrap().id;
+    e.set_faults(vec![fault("Vpc", FaultPhase::Delete, FaultTimes::Once)]);
+    e.delete_stack(done, "app", "del-1").unwrap();
+    let end = settle(&mut e);
+    let s = e.describe_stack(end, "app").unwrap().unwrap();
+    assert_eq!(s.status, StackStatus::DeleteFailed);
+    assert_eq!(
+        s.status_reason.as_deref(),
+        Some("The following resource(s) failed to delete: [Vpc]. ")
+    );
+    let live = e.live_resources(end, "app").unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].status, "DELETE_FAILED");
+    e.delete_stack(end, "app", "del-2").unwrap();
+    let end = settle(&mut e);
+    assert!(e.describe_stack(end, "app").unwrap().is_none());
+    assert!(e.list_stacks(end).unwrap().is_empty());
+    // Still there by id, with its events.
+    let by_id = e.describe_stack(end, &id).unwrap().unwrap();
+    assert_eq!(by_id.status, StackStatus::DeleteComplete);
+    let ev = e.stack_events(end, &id, None).unwrap();
+    assert_eq!(ev.last().unwrap().status.as_str(), "DELETE_COMPLETE");
+    assert!(matches!(
+        e.stack_events(end, "app", None),
+        Err(CloudError::NotFound { .. })
+    ));
+    // A deleted stack cannot be updated through its id.
+    let mut up = update_req(TEMPLATE, params(), "late", false);
+    up.stack_name = id.clone();
+    let err = e.update_stack(end, &up).unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[test]
+fn termination_protection_refuses_delete_until_disabled() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    e.set_termination_protection(done, "app", true).unwrap();
+    assert!(
+        e.describe_stack(done, "app")
+            .unwrap()
+            .unwrap()
+            .termination_protection
+    );
+    let err = e.delete_stack(done, "app", "d").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Stack [app] cannot be deleted while TerminationProtection is enabled"),
+        "{err}"
+    );
+    assert_eq!(status(&mut e, done), StackStatus::CreateComplete);
+    e.set_termination_protection(done, "app", false).unwrap();
+    e.delete_stack(done, "app", "d2").unwrap();
+    assert_eq!(status(&mut e, done), StackStatus::DeleteInProgress);
+}
+
+#[test]
+fn operations_on_a_stack_in_progress_are_refused() {
+    let mut e = engine();
+    e.create_change_set(
+        at(0),
+        &cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params()),
+    )
+    .unwrap();
+    e.execute_change_set(at(2), &exec_req("cs1", "tok", false))
+        .unwrap();
+    let now = at(5);
+    assert_eq!(status(&mut e, now), StackStatus::CreateInProgress);
+    let id = e.describe_stack(now, "app").unwrap().unwrap().id;
+    let err = e
+        .update_stack(now, &update_req(TEMPLATE, params(), "u", false))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "Stack:{id} is in CREATE_IN_PROGRESS state and can not be updated."
+        )),
+        "{err}"
+    );
+    assert!(e.delete_stack(now, "app", "d").is_err());
+    assert!(
+        e.create_change_set(
+            now,
+            &cs_req(ChangeSetKind::Update, "cs2", TEMPLATE, params())
+        )
+        .is_err()
+    );
+    assert!(e.rollback_stack(now, "app", "r").is_err());
+}
+
+#[test]
+fn every_event_of_an_operation_carries_its_token_and_reuse_is_idempotent() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    let ev = events(&mut e, done);
+    let op_events: Vec<_> = ev
+        .iter()
+        .filter(|x| x.status.as_str() != "REVIEW_IN_PROGRESS")
+        .collect();
+    assert!(op_events.len() > 10);
+    assert!(
+        op_events
+            .iter()
+            .all(|x| x.client_request_token.as_deref() == Some("tok-create"))
+    );
+    // Executing again with the same token changes nothing.
+    e.execute_change_set(done, &exec_req("cs1", "tok-create", false))
+        .unwrap();
+    assert_eq!(events(&mut e, done).len(), ev.len());
+    // Events after an id are the newer ones only.
+    let mid = &ev[5].event_id;
+    let newer = e.stack_events(done, "app", Some(mid)).unwrap();
+    assert_eq!(newer.len(), ev.len() - 6);
+    assert_eq!(newer[0].event_id, ev[6].event_id);
+}
+
+#[test]
+fn executing_a_change_set_makes_the_others_obsolete() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    let up = updated_template();
+    e.create_change_set(done, &cs_req(ChangeSetKind::Update, "a", &up, params()))
+        .unwrap();
+    e.create_change_set(done, &cs_req(ChangeSetKind::Update, "b", &up, params()))
+        .unwrap();
+    let t = done + Duration::from_secs(3);
+    e.execute_change_set(t, &exec_req("a", "x", false)).unwrap();
+    assert_eq!(
+        e.describe_change_set(t, "app", "b")
+            .unwrap()
+            .execution_status,
+        ExecutionStatus::Obsolete
+    );
+    assert_eq!(
+        e.describe_change_set(t, "app", "a")
+            .unwrap()
+            .execution_status,
+        ExecutionStatus::ExecuteInProgress
+    );
+    let end = settle(&mut e);
+    assert_eq!(
+        e.describe_change_set(end, "app", "a")
+            .unwrap()
+            .execution_status,
+        ExecutionStatus::ExecuteComplete
+    );
+}
+
+#[test]
+fn a_reloaded_engine_continues_an_operation_identically() {
+    let mut a = engine();
+    a.set_faults(vec![fault("Db", FaultPhase::Create, FaultTimes::Once)]);
+    a.create_change_set(
+        at(0),
+        &cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params()),
+    )
+    .unwrap();
+    a.execute_change_set(at(2), &exec_req("cs1", "tok", false))
+        .unwrap();
+    a.advance(at(20));
+    let json = serde_json::to_string(&a).unwrap();
+    let mut b: CfnEngine = serde_json::from_str(&json).unwrap();
+    let end_a = settle(&mut a);
+    let end_b = settle(&mut b);
+    assert_eq!(end_a, end_b);
+    assert_eq!(events(&mut a, end_a), events(&mut b, end_b));
+    assert_eq!(status(&mut b, end_b), StackStatus::RollbackComplete);
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+}
+
+#[test]
+fn change_set_kind_must_match_whether_the_stack_exists() {
+    let mut e = engine();
+    let err = e
+        .create_change_set(
+            at(0),
+            &cs_req(ChangeSetKind::Update, "u", TEMPLATE, params()),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Stack [app] does not exist"),
+        "{err}"
+    );
+    let r = e
+        .create_change_set(
+            at(0),
+            &cs_req(ChangeSetKind::Create, "c", TEMPLATE, params()),
+        )
+        .unwrap();
+    assert!(
+        r.stack_id
+            .starts_with("arn:aws:cloudformation:eu-west-1:123456789012:stack/app/")
+    );
+    assert!(r.id.starts_with("arn:aws:cloudformation:eu-west-1:123456789012:changeSet/c/"));
+    let cs = e.describe_change_set(at(3), "app", "c").unwrap();
+    assert_eq!(cs.changes.len(), 6);
+    assert!(cs.changes.iter().all(|c| c.action == ResourceAction::Add));
+}
+
+#[test]
+fn template_and_parameter_errors_read_like_aws_validation_errors() {
+    let mut e = engine();
+    let try_cs = |e: &mut CfnEngine, body: &str, params: Vec<ParameterInput>| {
+        e.create_change_set(at(0), &cs_req(ChangeSetKind::Create, "c", body, params))
+            .unwrap_err()
+            .to_string()
+    };
+    let msg = try_cs(&mut e, TEMPLATE, vec![]);
+    assert!(
+        msg.contains("Parameters: [DbPassword] must have values"),
+        "{msg}"
+    );
+    let mut p = params();
+    p.push(ParameterInput {
+        key: "Nope".into(),
+        value: ParameterValue::Value("x".into()),
+    });
+    let msg = try_cs(&mut e, TEMPLATE, p);
+    assert!(
+        msg.contains("Parameters: [Nope] do not exist in the template"),
+        "{msg}"
+    );
+    let mut p = params();
+    p.push(ParameterInput {
+        key: "Env".into(),
+        value: ParameterValue::Value("staging".into()),
+    });
+    let msg = try_cs(&mut e, TEMPLATE, p);
+    assert!(
+        msg.contains("Parameter 'Env' must be one of AllowedValues"),
+        "{msg}"
+    );
+    let msg = try_cs(&mut e, &TEMPLATE.replace("!Ref Sg", "!Ref Sgg"), params());
+    assert!(
+        msg.contains("Template format error: Unresolved resource dependencies [Sgg] in the Resources block of the template"),
+        "{msg}"
+    );
+    let circular = TEMPLATE.replace(
+        "      CidrBlock: 10.0.0.0/16\n",
+        "      CidrBlock: 10.0.0.0/16\n      Tags: [{Key: x, Value: !Ref Lb}]\n",
+    );
+    let msg = try_cs(&mut e, &circular, params());
+    assert!(
+        msg.contains("Circular dependency between resources: ["),
+        "{msg}"
+    );
+    let big = format!("{TEMPLATE}\n#{}\n", "x".repeat(60_000));
+    let msg = try_cs(&mut e, &big, params());
+    assert!(
+        msg.contains("Member must have length less than or equal to 51200"),
+        "{msg}"
+    );
+    let iam = "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {RoleName: x}\n";
+    let msg = try_cs(&mut e, iam, vec![]);
+    assert!(msg.contains("CAPABILITY_NAMED_IAM"), "{msg}");
+    // Nothing was created by the failed requests.
+    assert!(e.list_stacks(at(1)).unwrap().is_empty());
+}
+
+#[test]
+fn conditions_skip_resources_and_outputs() {
+    let body = r#"
+Parameters:
+  WithCache: {Type: String, Default: "false"}
+Conditions:
+  Cache: !Equals [!Ref WithCache, "true"]
+  NoCache: !Not [!Condition Cache]
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Metadata: {SandboxDurationSeconds: 1}
+  Redis:
+    Type: AWS::ElastiCache::ReplicationGroup
+    Condition: Cache
+    Properties: {Description: x}
+Outputs:
+  CacheOut:
+    Condition: Cache
+    Value: !GetAtt Redis.PrimaryEndPoint.Address
+  Plain:
+    Condition: NoCache
+    Value: !If [Cache, yes, no]
+"#;
+    let mut e = engine();
+    e.create_change_set(at(0), &cs_req(ChangeSetKind::Create, "c", body, vec![]))
+        .unwrap();
+    e.execute_change_set(at(2), &exec_req("c", "t", false))
+        .unwrap();
+    let end = settle(&mut e);
+    let s = e.describe_stack(end, "app").unwrap().unwrap();
+    assert_eq!(s.status, StackStatus::CreateComplete);
+    let live = e.live_resources(end, "app").unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(s.outputs.len(), 1);
+    assert_eq!(s.outputs[0].key, "Plain");
+    assert_eq!(s.outputs[0].value, "no");
+}
