@@ -313,9 +313,12 @@ impl Instances for SandboxPorts {
     async fn describe_instances(&self, filter: &InstanceFilter) -> CloudResult<Vec<Instance>> {
         let region = &self.region;
         self.shared
-            .call("ec2:DescribeInstances", Access::Read, |s, _| {
-                s.check_region_usable(region, "ec2:DescribeInstances")?;
-                s.describe_instances(region, filter)
+            .call_tracked("ec2:DescribeInstances", Access::Read, |s, now| {
+                if let Err(e) = s.check_region_usable(region, "ec2:DescribeInstances") {
+                    return (Err(e), false);
+                }
+                let changed = s.sync_stack_instances(region, now);
+                (s.describe_instances(region, filter), changed)
             })
             .await
     }
@@ -327,11 +330,20 @@ impl Instances for SandboxPorts {
     ) -> CloudResult<()> {
         let region = &self.region;
         self.shared
-            .call("ec2:ModifyInstanceMetadataOptions", Access::Read, |s, _| {
-                s.check_region_usable(region, "ec2:ModifyInstanceMetadataOptions")?;
-                s.check_modify_metadata(region, instance_id, change)
-                    .map(|_| ())
-            })
+            .call_tracked(
+                "ec2:ModifyInstanceMetadataOptions",
+                Access::Read,
+                |s, now| {
+                    if let Err(e) =
+                        s.check_region_usable(region, "ec2:ModifyInstanceMetadataOptions")
+                    {
+                        return (Err(e), false);
+                    }
+                    let changed = s.sync_stack_instances(region, now);
+                    let result = s.check_modify_metadata(region, instance_id, change);
+                    (result.map(|_| ()), changed)
+                },
+            )
             .await
     }
 
@@ -347,6 +359,7 @@ impl Instances for SandboxPorts {
                 Access::Write,
                 |s, now| {
                     s.check_region_usable(region, "ec2:ModifyInstanceMetadataOptions")?;
+                    s.sync_stack_instances(region, now);
                     s.modify_metadata(region, instance_id, change, now)
                 },
             )

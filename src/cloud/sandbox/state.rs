@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::cfn::CfnEngine;
+use super::cfn::{CfnEngine, LiveResource};
 use super::clock::ClockAnchor;
 use crate::cloud::types::*;
 use crate::cloud::{CloudError, CloudResult};
@@ -153,6 +153,10 @@ pub struct StoredInstance {
     pub instance: Instance,
     /// When pending metadata options become applied.
     pub metadata_applies_at: Option<SystemTime>,
+    /// The stack that created it (an `AWS::EC2::Instance` resource), if any:
+    /// such instances come and go with their stack.
+    #[serde(default)]
+    pub stack: Option<String>,
 }
 
 // ---------------------------------------------------------------- seed
@@ -272,6 +276,7 @@ impl AccountState {
                     },
                 },
                 metadata_applies_at: None,
+                stack: None,
             }],
         );
 
@@ -1017,6 +1022,109 @@ impl AccountState {
         stored.instance.metadata = next.clone();
         stored.metadata_applies_at = Some(applies);
         Ok(next)
+    }
+}
+
+/// Instance settings read from an `AWS::EC2::Instance` resource's
+/// properties (parameters already substituted; anything unresolved is
+/// ignored, leaving EC2's defaults).
+fn instance_from_resource(
+    region: &RegionCode,
+    stack: &str,
+    resource: &LiveResource,
+    id: &str,
+) -> Instance {
+    let props = &resource.properties;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let options = &props["MetadataOptions"];
+    let http_tokens = match options["HttpTokens"].as_str() {
+        Some("required") => HttpTokens::Required,
+        _ => HttpTokens::Optional,
+    };
+    let hop_limit = options["HttpPutResponseHopLimit"]
+        .as_u64()
+        .or_else(|| options["HttpPutResponseHopLimit"].as_str()?.parse().ok())
+        .and_then(|h| u8::try_from(h).ok())
+        .unwrap_or(1);
+    let endpoint_enabled = options["HttpEndpoint"].as_str() != Some("disabled");
+    let mut tags: Vec<Tag> = props["Tags"]
+        .as_array()
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|t| Some(Tag::new(text(&t["Key"])?, text(&t["Value"])?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.push(Tag::new("aws:cloudformation:stack-name", stack));
+    tags.push(Tag::new(
+        "aws:cloudformation:logical-id",
+        resource.logical_id.as_str(),
+    ));
+    let name = tags
+        .iter()
+        .find(|t| t.key == "Name")
+        .map(|t| t.value.clone());
+    Instance {
+        id: id.to_string(),
+        name,
+        state: "running".into(),
+        instance_type: text(&props["InstanceType"]).unwrap_or_else(|| "t3.micro".into()),
+        availability_zone: Some(format!("{region}a")),
+        tags,
+        metadata: MetadataOptions {
+            http_tokens,
+            hop_limit,
+            endpoint_enabled,
+            state: MetadataState::Applied,
+        },
+    }
+}
+
+impl AccountState {
+    /// Makes EC2 agree with CloudFormation in `region`: an instance a stack
+    /// created appears (with the metadata options its template gave it) and
+    /// disappears when the stack deletes it. Options changed through EC2 since
+    /// are kept. Returns whether anything changed.
+    pub fn sync_stack_instances(&mut self, region: &RegionCode, now: SystemTime) -> bool {
+        let Some(engine) = self.stacks.get_mut(region.as_str()) else {
+            return false;
+        };
+        let mut live: Vec<(String, Instance)> = Vec::new();
+        let names: Vec<String> = engine
+            .list_stacks(now)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        for stack in names {
+            for r in engine.live_resources(now, &stack).unwrap_or_default() {
+                let created = r.status.ends_with("_COMPLETE") && !r.status.starts_with("DELETE");
+                if r.resource_type != "AWS::EC2::Instance" || !created {
+                    continue;
+                }
+                if let Some(id) = &r.physical_id {
+                    live.push((
+                        stack.clone(),
+                        instance_from_resource(region, &stack, &r, id),
+                    ));
+                }
+            }
+        }
+        let all = self.instances.entry(region.to_string()).or_default();
+        let before = all.len();
+        all.retain(|i| i.stack.is_none() || live.iter().any(|(_, l)| l.id == i.instance.id));
+        let mut changed = all.len() != before;
+        for (stack, instance) in live {
+            if !all.iter().any(|i| i.instance.id == instance.id) {
+                all.push(StoredInstance {
+                    instance,
+                    metadata_applies_at: None,
+                    stack: Some(stack),
+                });
+                changed = true;
+            }
+        }
+        changed
     }
 }
 

@@ -1,10 +1,11 @@
-//! Behaviour of the sandbox account through its ports. Stacks are not
-//! exercised here: the CloudFormation engine is tested on its own.
+//! Behaviour of the sandbox account through its ports. The CloudFormation
+//! engine's transitions are tested on their own in `cfn`; here, that stacks
+//! work through the account: persisted, shared between processes, faulted.
 
 use std::time::{Duration, Instant};
 
 use super::clock::ManualClock;
-use super::faults::{CredentialExpiry, Latency, Throttle};
+use super::faults::{CredentialExpiry, FaultPhase, FaultTimes, Latency, ResourceFault, Throttle};
 use super::*;
 use crate::cloud::types::*;
 use crate::core::region::OptInStatus;
@@ -1265,4 +1266,321 @@ fn reopening_at_another_speed_continues_the_same_virtual_time_line() {
     assert_eq!(fast.virtual_now(), start + Duration::from_secs(10));
     f.clock.advance(Duration::from_secs(1));
     assert_eq!(fast.virtual_now(), start + Duration::from_secs(40));
+}
+
+// ---------------------------------------------------------------- stacks through the account
+
+const APP_TEMPLATE: &str = r#"
+Parameters:
+  InstallName:
+    Type: String
+  DbPassword:
+    Type: String
+    NoEcho: true
+Resources:
+  Network:
+    Type: AWS::EC2::VPC
+    Metadata: { SandboxDurationSeconds: 20 }
+    Properties:
+      CidrBlock: 10.0.0.0/16
+  Database:
+    Type: AWS::RDS::DBInstance
+    Metadata: { SandboxDurationSeconds: 60 }
+    Properties:
+      DBInstanceClass: db.t4g.micro
+      Engine: postgres
+      MasterUserPassword: { Ref: DbPassword }
+      DBSubnetGroupName: { Ref: Network }
+  App:
+    Type: AWS::EC2::Instance
+    Metadata: { SandboxDurationSeconds: 30 }
+    Properties:
+      InstanceType: t3.medium
+      SubnetId: { Ref: Network }
+      MetadataOptions:
+        HttpTokens: optional
+        HttpPutResponseHopLimit: 2
+      Tags:
+        - Key: Name
+          Value: { Ref: InstallName }
+Outputs:
+  AppId:
+    Value: { Ref: App }
+"#;
+
+const DB_PASSWORD: &str = "s3cret-Sandbox-Value-7781";
+
+fn change_set(stack: &str) -> ChangeSetRequest {
+    ChangeSetRequest {
+        stack_name: stack.into(),
+        change_set_name: "install-1".into(),
+        kind: ChangeSetKind::Create,
+        template_body: APP_TEMPLATE.into(),
+        parameters: vec![
+            ParameterInput {
+                key: "InstallName".into(),
+                value: ParameterValue::Value("shop-app".into()),
+            },
+            ParameterInput {
+                key: "DbPassword".into(),
+                value: ParameterValue::Value(DB_PASSWORD.into()),
+            },
+        ],
+        tags: vec![Tag::new("ph:install", "shop")],
+        capabilities: vec![],
+        on_stack_failure: Some(OnStackFailure::DoNothing),
+        client_token: Some("cs-token-1".into()),
+        description: None,
+    }
+}
+
+/// Creates the stack through a change set and executes it with rollback disabled.
+async fn launch(cloud: &Cloud, f: &Fixture, stack: &str) {
+    cloud
+        .stacks
+        .create_change_set(&change_set(stack))
+        .await
+        .unwrap();
+    f.advance(5);
+    let cs = cloud
+        .stacks
+        .describe_change_set(stack, "install-1")
+        .await
+        .unwrap();
+    assert_eq!(cs.status, ChangeSetStatus::CreateComplete, "{cs:?}");
+    cloud
+        .stacks
+        .execute_change_set(&ExecuteRequest {
+            stack_name: stack.into(),
+            change_set_name: "install-1".into(),
+            disable_rollback: true,
+            client_request_token: "exec-token-1".into(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn status(cloud: &Cloud, stack: &str) -> crate::core::stack::StackStatus {
+    cloud
+        .stacks
+        .describe_stack(stack)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+#[tokio::test]
+async fn a_stack_deployed_through_the_account_completes_on_the_virtual_clock() {
+    use crate::core::stack::StackStatus;
+    let f = Fixture::new();
+    let cloud = f.home();
+    launch(&cloud, &f, "shop-app").await;
+    assert_eq!(
+        status(&cloud, "shop-app").await,
+        StackStatus::CreateInProgress
+    );
+    f.advance(200);
+    let stack = cloud
+        .stacks
+        .describe_stack("shop-app")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stack.status, StackStatus::CreateComplete);
+    let password = stack
+        .parameters
+        .iter()
+        .find(|p| p.key == "DbPassword")
+        .unwrap();
+    assert_eq!(password.value, "****");
+    let events = cloud.stacks.stack_events("shop-app", None).await.unwrap();
+    for logical in ["Network", "Database", "App"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.logical_id == logical && e.status.as_str() == "CREATE_COMPLETE"),
+            "no CREATE_COMPLETE event for {logical}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_process_sees_the_stack_progress_and_events_of_the_first() {
+    use crate::core::stack::StackStatus;
+    let f = Fixture::new();
+    launch(&f.home(), &f, "shop-app").await;
+    f.advance(30);
+    let seen_first = f
+        .home()
+        .stacks
+        .stack_events("shop-app", None)
+        .await
+        .unwrap();
+
+    // The installer was killed; a new run opens the same directory later.
+    let other = f.reopen();
+    let cloud = other.cloud(other.home_region());
+    let seen_again = cloud.stacks.stack_events("shop-app", None).await.unwrap();
+    assert_eq!(
+        seen_again[..seen_first.len()],
+        seen_first[..],
+        "a reopened account must replay the same events"
+    );
+    f.advance(200);
+    assert_eq!(
+        status(&cloud, "shop-app").await,
+        StackStatus::CreateComplete
+    );
+}
+
+#[tokio::test]
+async fn a_noecho_value_never_reaches_the_account_file() {
+    let f = Fixture::new();
+    let cloud = f.home();
+    launch(&cloud, &f, "shop-app").await;
+    f.advance(200);
+    cloud.stacks.describe_stack("shop-app").await.unwrap();
+    let file = std::fs::read_to_string(f.account.state_file()).unwrap();
+    assert!(file.contains("shop-app"), "the stack is persisted");
+    assert!(
+        !file.contains(DB_PASSWORD),
+        "the NoEcho value was written in clear"
+    );
+}
+
+#[tokio::test]
+async fn a_resource_failure_from_the_fault_script_leaves_create_failed_and_a_retry_completes() {
+    use crate::core::stack::StackStatus;
+    let faults = FaultScript {
+        fail: vec![ResourceFault {
+            resource: "Database".into(),
+            reason: "DB instance quota exceeded".into(),
+            times: FaultTimes::Once,
+            during: FaultPhase::Create,
+        }],
+        ..FaultScript::default()
+    };
+    let f = Fixture::with(faults, 1.0);
+    let cloud = f.home();
+    launch(&cloud, &f, "shop-app").await;
+    f.advance(200);
+    assert_eq!(status(&cloud, "shop-app").await, StackStatus::CreateFailed);
+    let events = cloud.stacks.stack_events("shop-app", None).await.unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e.logical_id == "Database" && e.status.as_str() == "CREATE_FAILED")
+        .expect("the database failed");
+    assert_eq!(
+        failed.status_reason.as_deref(),
+        Some("DB instance quota exceeded")
+    );
+    assert_eq!(failed.client_request_token.as_deref(), Some("exec-token-1"));
+
+    cloud
+        .stacks
+        .update_stack(&UpdateRequest {
+            stack_name: "shop-app".into(),
+            template_body: APP_TEMPLATE.into(),
+            parameters: vec![
+                ParameterInput {
+                    key: "InstallName".into(),
+                    value: ParameterValue::UsePrevious,
+                },
+                ParameterInput {
+                    key: "DbPassword".into(),
+                    value: ParameterValue::UsePrevious,
+                },
+            ],
+            capabilities: vec![],
+            tags: vec![Tag::new("ph:install", "shop")],
+            disable_rollback: true,
+            client_request_token: "retry-1".into(),
+        })
+        .await
+        .unwrap();
+    f.advance(200);
+    assert_eq!(
+        status(&cloud, "shop-app").await,
+        StackStatus::UpdateComplete
+    );
+}
+
+#[tokio::test]
+async fn throttling_applies_to_cloudformation_calls_too() {
+    let f = Fixture::with(throttling(1.0), 1.0);
+    let err = f.home().stacks.list_stacks().await.unwrap_err();
+    assert!(matches!(err, CloudError::Throttled { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_instance_a_stack_creates_appears_in_ec2_with_its_template_metadata_options() {
+    let f = Fixture::new();
+    let cloud = f.home();
+    launch(&cloud, &f, "shop-app").await;
+    f.advance(200);
+    let tag = Tag::new("aws:cloudformation:stack-name", "shop-app");
+    let found = cloud
+        .instances
+        .describe_instances(&InstanceFilter {
+            ids: vec![],
+            tags: vec![tag.clone()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let app = &found[0];
+    assert_eq!(app.name.as_deref(), Some("shop-app"));
+    assert_eq!(app.instance_type, "t3.medium");
+    assert_eq!(app.metadata.http_tokens, HttpTokens::Optional);
+    assert_eq!(app.metadata.hop_limit, 2);
+    let outputs = cloud
+        .stacks
+        .describe_stack("shop-app")
+        .await
+        .unwrap()
+        .unwrap()
+        .outputs;
+    assert_eq!(
+        outputs[0].value, app.id,
+        "the stack's output names the same instance"
+    );
+
+    // Hardening it sticks, and the stack deleting it removes it.
+    let change = MetadataChange {
+        http_tokens: Some(HttpTokens::Required),
+        ..MetadataChange::default()
+    };
+    cloud
+        .instances
+        .modify_metadata_options(&app.id, &change)
+        .await
+        .unwrap();
+    f.advance(10);
+    let after = cloud
+        .instances
+        .describe_instances(&InstanceFilter {
+            ids: vec![app.id.clone()],
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(after[0].metadata.http_tokens, HttpTokens::Required);
+    assert_eq!(after[0].metadata.state, MetadataState::Applied);
+
+    cloud
+        .stacks
+        .delete_stack("shop-app", "delete-1")
+        .await
+        .unwrap();
+    f.advance(600);
+    let gone = cloud
+        .instances
+        .describe_instances(&InstanceFilter {
+            ids: vec![],
+            tags: vec![tag],
+        })
+        .await
+        .unwrap();
+    assert!(gone.is_empty(), "{gone:?}");
 }
