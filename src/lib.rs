@@ -3,7 +3,10 @@
 //! Data flows one way: front ends (`headless`, later `tui`) -> `runtime` ->
 //! `core`; `runtime` -> `cloud` and `store`. See README.md ("Architecture").
 
+pub mod cli;
 pub mod cloud;
 pub mod core;
+pub mod headless;
 pub mod logging;
+pub mod runtime;
 pub mod store;

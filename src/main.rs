@@ -1,1 +1,126 @@
-fn main() {}
+//! Parse the command line, start logging, wire the parts: nothing else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use ph_installer::cli::{Cli, Command, OutputFormat};
+use ph_installer::core::doctor::all_passed;
+use ph_installer::headless;
+use ph_installer::runtime::{self, Settings};
+use ph_installer::store::{self, StateDir, StateDirInputs};
+
+/// Exit status for input the installer refuses (a bad region, unusable state dir).
+const BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let g = &cli.global;
+    let settings = Settings {
+        sandbox: g.sandbox,
+        sandbox_speed: g.sandbox_speed,
+        sandbox_faults: g.sandbox_faults.clone(),
+        region: g.region.clone(),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    };
+    if let Err(refusal) = runtime::check_region_flag(&settings) {
+        eprintln!("error: {refusal}");
+        return ExitCode::from(BAD_INPUT);
+    }
+
+    let ph_home = std::env::var_os("PH_INSTALLER_HOME");
+    let xdg = std::env::var_os("XDG_STATE_HOME");
+    let home = std::env::var_os("HOME");
+    let inputs = StateDirInputs {
+        flag: g.state_dir.as_deref(),
+        ph_installer_home: ph_home.as_deref(),
+        is_root: store::fsutil::current_uid() == 0,
+        xdg_state_home: xdg.as_deref(),
+        home: home.as_deref(),
+    };
+    let (base, chosen_by) = match store::choose_state_dir(&inputs) {
+        Ok(choice) => choice,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let state = match StateDir::open(&base, settings.sandbox) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let _log = match ph_installer::logging::init(&state.logs_dir(), g.log_level.as_str()) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), sandbox = settings.sandbox, state_dir = %state.root().display(), "ph-installer started");
+
+    let Some(command) = cli.command else {
+        eprintln!(
+            "The interactive install wizard is not in this build yet.\n\
+             Available now:\n  ph-installer{s} doctor    check identity, region, endpoint, state dir and clock\n  \
+             ph-installer{s} regions   list the commercial regions this account can use",
+            s = if settings.sandbox { " --sandbox" } else { "" }
+        );
+        return ExitCode::from(BAD_INPUT);
+    };
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match command {
+            Command::Doctor => {
+                let checks = runtime::doctor::run(&settings, &state, chosen_by).await;
+                match g.output {
+                    OutputFormat::Text => print!("{}", headless::doctor_text(&checks)),
+                    OutputFormat::Json => print!("{}", headless::json_lines(&checks)),
+                }
+                if all_passed(&checks) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Command::Regions => {
+                let connected = match runtime::connect(&settings, &state).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                match runtime::regions::collect(connected.cloud.regions.clone()).await {
+                    Ok(rows) => {
+                        match g.output {
+                            OutputFormat::Text => print!(
+                                "{}",
+                                headless::regions_text(&rows, Some(&connected.region.code))
+                            ),
+                            OutputFormat::Json => print!("{}", headless::json_lines(&rows)),
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+        }
+    })
+}

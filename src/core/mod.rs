@@ -1,6 +1,8 @@
 //! The pure core: no I/O, no clock, no async runtime, no SDK types.
 //! Everything here is tested with plain `#[test]`s.
 
+pub mod answers;
+pub mod doctor;
 pub mod region;
 pub mod regions;
 pub mod secret;

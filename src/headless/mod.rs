@@ -1,0 +1,176 @@
+//! The plain-line / JSON-lines front end: what commands print when no TUI
+//! runs. Rendering is pure (strings in, strings out) so it is tested directly.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::core::doctor::{Check, CheckStatus};
+use crate::core::region::{OptInStatus, RegionCode};
+use crate::core::regions::RegionRow;
+
+fn opt_in_label(status: Option<OptInStatus>) -> &'static str {
+    match status {
+        Some(OptInStatus::OptInNotRequired) => "not required",
+        Some(OptInStatus::OptedIn) => "opted in",
+        Some(OptInStatus::NotOptedIn) => "NOT ENABLED",
+        None => "not listed",
+    }
+}
+
+/// The regions as a table grouped by geography; `current` is marked `*`.
+pub fn regions_text(rows: &[RegionRow], current: Option<&RegionCode>) -> String {
+    let mut out = String::new();
+    let usable = rows.iter().filter(|r| r.usable()).count();
+    let _ = writeln!(
+        out,
+        "{} commercial AWS regions, {usable} usable by this account.",
+        rows.len()
+    );
+    let mut group = "";
+    for row in rows {
+        if row.geography != group {
+            group = &row.geography;
+            let _ = writeln!(out, "\n{group}");
+            let _ = writeln!(out, "  {:<17}{:<34}{:<15}AZs", "CODE", "NAME", "OPT-IN");
+        }
+        let mark = if current == Some(&row.code) { '*' } else { ' ' };
+        let azs = row.az_count.map_or("-".to_string(), |n| n.to_string());
+        let name = row.name.as_deref().unwrap_or("(new region)");
+        let _ = writeln!(
+            out,
+            "{mark} {:<17}{:<34}{:<15}{azs}",
+            row.code.as_str(),
+            name,
+            opt_in_label(row.opt_in)
+        );
+    }
+    if rows
+        .iter()
+        .any(|r| r.opt_in == Some(OptInStatus::NotOptedIn))
+    {
+        let _ = writeln!(
+            out,
+            "\nRegions marked NOT ENABLED need opt-in first: \
+             aws account enable-region --region-name CODE (or Account > AWS Regions in the console)."
+        );
+    }
+    let _ = writeln!(
+        out,
+        "GovCloud, China, ISO and European Sovereign Cloud regions are other AWS partitions and are not supported."
+    );
+    if current.is_some() {
+        let _ = writeln!(out, "* the region in use now.");
+    }
+    out
+}
+
+/// The doctor's report, one check per paragraph, and a closing verdict.
+pub fn doctor_text(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let _ = writeln!(out, "[{:^4}] {:<10} {}", c.status.label(), c.id, c.summary);
+        for d in &c.details {
+            let _ = writeln!(out, "       {:<10} {d}", "");
+        }
+        if c.status != CheckStatus::Pass {
+            if let Some(fix) = &c.fix {
+                let _ = writeln!(out, "       {:<10} -> {fix}", "");
+            }
+        }
+    }
+    let failed = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .count();
+    let warned = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Warn)
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{}",
+        match (failed, warned) {
+            (0, 0) => "All checks passed: this machine is ready to install.".to_string(),
+            (0, w) => format!("Ready to install, with {w} warning(s) worth a look."),
+            (f, _) => format!(
+                "{f} check(s) failed: fix them as shown, then run `ph-installer doctor` again."
+            ),
+        }
+    );
+    out
+}
+
+/// One JSON object per line.
+pub fn json_lines<T: Serialize>(items: &[T]) -> String {
+    let mut out = String::new();
+    for item in items {
+        out.push_str(&serde_json::to_string(item).expect("serializable"));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::region::parse_region;
+    use crate::core::regions::merge;
+
+    #[test]
+    fn regions_table_groups_marks_and_explains_opt_in() {
+        let c = |s| parse_region(s).unwrap();
+        let mut rows = merge(&[
+            (c("us-west-1"), OptInStatus::OptInNotRequired),
+            (c("ap-east-2"), OptInStatus::NotOptedIn),
+            (c("eu-central-2"), OptInStatus::OptedIn),
+        ]);
+        rows[0].az_count = Some(2);
+        let text = regions_text(&rows, Some(&c("us-west-1")));
+        assert!(
+            text.contains("3 commercial AWS regions, 2 usable"),
+            "{text}"
+        );
+        assert!(text.contains("North America\n"), "{text}");
+        let line = text.lines().find(|l| l.contains("us-west-1")).unwrap();
+        assert!(
+            line.starts_with('*') && line.trim_end().ends_with('2'),
+            "{line}"
+        );
+        let taipei = text.lines().find(|l| l.contains("ap-east-2")).unwrap();
+        assert!(
+            taipei.contains("NOT ENABLED") && taipei.contains("Taipei"),
+            "{taipei}"
+        );
+        assert!(text.contains("aws account enable-region"));
+        assert!(text.contains("GovCloud, China"));
+    }
+
+    #[test]
+    fn doctor_report_shows_fixes_only_for_problems_and_a_verdict() {
+        let checks = vec![
+            Check::pass("identity", "Account 1.").detail("Credentials: env."),
+            Check::fail("clock", "Clock is 400 s behind.", "Sync the clock."),
+        ];
+        let text = doctor_text(&checks);
+        assert!(text.contains("[ ok ] identity"), "{text}");
+        assert!(text.contains("[FAIL] clock"), "{text}");
+        assert!(text.contains("-> Sync the clock."));
+        assert!(text.contains("1 check(s) failed"));
+        let ok = doctor_text(&checks[..1]);
+        assert!(ok.contains("All checks passed"));
+    }
+
+    #[test]
+    fn json_lines_prints_one_object_per_line() {
+        let checks = vec![Check::pass("a", "x"), Check::warn("b", "y", "z")];
+        let out = json_lines(&checks);
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["status"], "warn");
+        assert_eq!(lines[1]["fix"], "z");
+    }
+}

@@ -1,0 +1,231 @@
+//! `ph-installer doctor`: the preflight a person runs first. Each check
+//! passes or says what to do; checks that depend on a failed one are skipped.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use super::{Settings, connect};
+use crate::cloud::CloudError;
+use crate::core::answers::Answers;
+use crate::core::doctor::{self as judge, Check, StateDirFacts};
+use crate::core::region::{RegionCode, RegionRefusal, check_opt_in};
+use crate::core::regions::known_region;
+use crate::store::fsutil::{current_uid, user_name};
+use crate::store::lock::InstallLock;
+use crate::store::secrets::SecretsFile;
+use crate::store::{StateDir, StateDirSource};
+
+/// Runs every check in order: identity, region, endpoint, clock, then the
+/// local state (state dir, secrets file, lock).
+pub async fn run(settings: &Settings, state: &StateDir, chosen_by: StateDirSource) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let region = cloud_checks(settings, state, &mut checks).await;
+    checks.push(answers_check(state, region.as_ref()));
+    checks.push(state_dir_check(state.root(), chosen_by));
+    checks.push(secrets_check(&state.secrets_path()));
+    checks.push(lock_check(&state.lock_path()));
+    checks
+}
+
+/// Returns the region in use, when a connection could be set up.
+async fn cloud_checks(
+    settings: &Settings,
+    state: &StateDir,
+    checks: &mut Vec<Check>,
+) -> Option<RegionCode> {
+    let connected = match connect(settings, state).await {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(Check::fail(
+                "connect",
+                "Could not set up the AWS connection.",
+                e.to_string(),
+            ));
+            for id in ["identity", "region", "endpoint", "clock"] {
+                checks.push(Check::skipped(id, "skipped: no AWS connection"));
+            }
+            return None;
+        }
+    };
+    let session = &connected.session;
+
+    // Who am I: this is also the first signed call, so it tells whether the endpoint answers.
+    let started = Instant::now();
+    let identity = connected.cloud.identity.caller_identity().await;
+    let elapsed = started.elapsed();
+    let endpoint = session
+        .endpoint_override
+        .clone()
+        .unwrap_or_else(|| format!("the AWS endpoints of {}", connected.region.code));
+    let reached = match &identity {
+        Ok(id) => {
+            checks.push(
+                Check::pass(
+                    "identity",
+                    format!("Account {}, acting as {}.", id.account, id.arn),
+                )
+                .detail(format!("Credentials: {}.", session.credential_source)),
+            );
+            true
+        }
+        Err(e) => {
+            checks.push(
+                Check::fail(
+                    "identity",
+                    "Could not find out who the installer acts as.",
+                    e.to_string(),
+                )
+                .detail(format!("Credentials: {}.", session.credential_source)),
+            );
+            !matches!(e, CloudError::Unavailable { .. })
+        }
+    };
+
+    // Which region and why.
+    let code = &connected.region.code;
+    let region_check = match connected.cloud.regions.list_regions().await {
+        Ok(list) => {
+            let name = known_region(code.as_str()).map(|k| k.name);
+            match list.iter().find(|r| &r.code == code) {
+                None => Check::fail(
+                    "region",
+                    format!(
+                        "Region {code} (from {}) is not available to this account.",
+                        connected.region.source
+                    ),
+                    RegionRefusal::NotInAccount {
+                        code: code.to_string(),
+                    }
+                    .to_string(),
+                ),
+                Some(r) => match check_opt_in(code, r.opt_in, name.as_deref()) {
+                    Err(refusal) => Check::fail(
+                        "region",
+                        format!(
+                            "Region {code} (from {}) is not enabled.",
+                            connected.region.source
+                        ),
+                        refusal.to_string(),
+                    ),
+                    Ok(()) => {
+                        let label = name.map_or(code.to_string(), |n| format!("{code} ({n})"));
+                        let zones = connected.cloud.regions.availability_zones(code).await;
+                        let check = Check::pass(
+                            "region",
+                            format!("{label}, chosen by {}.", connected.region.source),
+                        )
+                        .detail(format!("Opt-in status: {}.", r.opt_in.as_str()));
+                        match zones {
+                            Ok(z) => check.detail(format!("{} availability zones.", z.len())),
+                            Err(e) => check.detail(format!("Availability zones unknown: {e}")),
+                        }
+                    }
+                },
+            }
+        }
+        Err(e) => Check::fail(
+            "region",
+            format!(
+                "Could not list the account's regions (region {code} from {}).",
+                connected.region.source
+            ),
+            e.to_string(),
+        ),
+    };
+    checks.push(region_check);
+
+    // Endpoint reachable.
+    checks.push(if reached {
+        Check::pass(
+            "endpoint",
+            format!("{endpoint} answered in {} ms.", elapsed.as_millis()),
+        )
+    } else {
+        Check::fail(
+            "endpoint",
+            format!("{endpoint} did not answer."),
+            "Check the instance's route to AWS (NAT gateway, VPC endpoints for sts, ec2, \
+             cloudformation, acm and route53, or an HTTPS proxy via HTTPS_PROXY), then run again.",
+        )
+    });
+
+    // Clock skew.
+    checks.push(match connected.cloud.identity.server_time().await {
+        Ok(server) => judge::clock_skew(SystemTime::now(), server),
+        Err(e) => Check::warn(
+            "clock",
+            "Could not read AWS's clock to compare.",
+            e.to_string(),
+        ),
+    });
+}
+
+fn state_dir_check(root: &Path, chosen_by: StateDirSource) -> Check {
+    match std::fs::metadata(root) {
+        Ok(meta) => {
+            let probe = root.join(format!(".doctor-{}", std::process::id()));
+            let writable = std::fs::write(&probe, b"").is_ok();
+            let _ = std::fs::remove_file(&probe);
+            judge::state_dir(&StateDirFacts {
+                path: root.display().to_string(),
+                chosen_by: chosen_by.to_string(),
+                mode: meta.mode() & 0o777,
+                owner: user_name(meta.uid()),
+                owned_by_me: meta.uid() == current_uid(),
+                writable,
+            })
+        }
+        Err(e) => Check::fail(
+            "state-dir",
+            format!("{} cannot be inspected: {e}.", root.display()),
+            "Choose a directory you own with --state-dir.",
+        ),
+    }
+}
+
+fn secrets_check(path: &Path) -> Check {
+    match SecretsFile::load(path) {
+        Ok(None) => Check::pass(
+            "secrets",
+            format!(
+                "No secrets yet; {} is written 0600 when the install needs them.",
+                path.display()
+            ),
+        ),
+        Ok(Some(s)) => Check::pass(
+            "secrets",
+            format!(
+                "{} holds {} secrets and is private (0600).",
+                path.display(),
+                s.names().count()
+            ),
+        ),
+        Err(e) => Check::fail(
+            "secrets",
+            format!("{} is not usable.", path.display()),
+            e.to_string(),
+        ),
+    }
+}
+
+fn lock_check(path: &Path) -> Check {
+    match InstallLock::probe(path) {
+        Ok(None) => Check::pass("lock", "No other installer session is running."),
+        Ok(Some(h)) => Check::warn(
+            "lock",
+            format!(
+                "Another session is driving the install: PID {} run by {} since {}.",
+                h.pid,
+                h.user,
+                humantime::format_rfc3339_seconds(h.since)
+            ),
+            "Finish or close that session before starting the wizard here.",
+        ),
+        Err(e) => Check::warn(
+            "lock",
+            "The install lock could not be inspected.",
+            e.to_string(),
+        ),
+    }
+}

@@ -1,0 +1,115 @@
+//! Executes what the front ends ask for against the cloud and the store.
+
+pub mod doctor;
+pub mod regions;
+
+use std::path::{Path, PathBuf};
+
+use crate::cloud::Cloud;
+use crate::cloud::aws::{self, AwsOptions};
+use crate::cloud::sandbox::faults::FaultScript;
+use crate::cloud::sandbox::{self, SandboxAccount, SandboxOptions};
+use crate::cloud::types::SessionInfo;
+use crate::core::region::{RegionRefusal, RegionSource, ResolvedRegion, parse_region};
+use crate::store::StateDir;
+
+/// What the command line chose, independent of clap.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub sandbox: bool,
+    pub sandbox_speed: Option<f64>,
+    pub sandbox_faults: Option<PathBuf>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// A cloud to talk to, and how it was reached.
+#[derive(Clone)]
+pub struct Connected {
+    pub cloud: Cloud,
+    pub region: ResolvedRegion,
+    pub session: SessionInfo,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectFailure {
+    #[error(transparent)]
+    Aws(#[from] aws::ConnectError),
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::SandboxError),
+    #[error("Could not read the sandbox fault script {}: {message}", path.display())]
+    Faults { path: PathBuf, message: String },
+    #[error("{0}")]
+    Region(#[from] RegionRefusal),
+    #[error("--sandbox-speed must be a number above 0 (virtual seconds per real second), not {0}.")]
+    Speed(f64),
+}
+
+/// Checks `--region` before anything else happens, so a refused region
+/// stops every command at once with the reason.
+pub fn check_region_flag(settings: &Settings) -> Result<(), RegionRefusal> {
+    match &settings.region {
+        Some(r) => parse_region(r).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+fn load_faults(path: &Path) -> Result<FaultScript, ConnectFailure> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConnectFailure::Faults {
+        path: path.to_path_buf(),
+        message: format!("{e}"),
+    })?;
+    FaultScript::from_toml(&text).map_err(|e| ConnectFailure::Faults {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Connects to the sandbox account (kept in the state dir) or to AWS.
+pub async fn connect(settings: &Settings, state: &StateDir) -> Result<Connected, ConnectFailure> {
+    if settings.sandbox {
+        let speed = settings.sandbox_speed.unwrap_or(sandbox::DEFAULT_SPEED);
+        if !(speed.is_finite() && speed > 0.0) {
+            return Err(ConnectFailure::Speed(speed));
+        }
+        let faults = match &settings.sandbox_faults {
+            Some(p) => load_faults(p)?,
+            None => FaultScript::default(),
+        };
+        let account = SandboxAccount::open(SandboxOptions {
+            dir: state.sandbox_account_dir(),
+            speed,
+            faults,
+        })?;
+        let region = match &settings.region {
+            Some(r) => ResolvedRegion {
+                code: parse_region(r)?,
+                source: RegionSource::Flag,
+            },
+            None => ResolvedRegion {
+                code: account.home_region(),
+                source: RegionSource::Sandbox,
+            },
+        };
+        let cloud = account.cloud(region.code.clone());
+        let session = cloud.identity.session_info();
+        return Ok(Connected {
+            cloud,
+            region,
+            session,
+        });
+    }
+    let opts = AwsOptions {
+        region: settings.region.clone(),
+        profile: settings.profile.clone(),
+        endpoint_url: settings.endpoint_url.clone(),
+        ..AwsOptions::default()
+    };
+    let conn = aws::connect(&opts).await?;
+    Ok(Connected {
+        cloud: conn.cloud,
+        region: conn.region,
+        session: conn.session,
+    })
+}
