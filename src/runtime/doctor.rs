@@ -159,6 +159,37 @@ async fn cloud_checks(
             e.to_string(),
         ),
     });
+    Some(code.clone())
+}
+
+/// The saved answers parse, and their region is the one in use.
+fn answers_check(state: &StateDir, in_use: Option<&RegionCode>) -> Check {
+    let path = state.config_path();
+    match state.read_toml::<Answers>(&path) {
+        Ok(None) => Check::pass(
+            "answers",
+            format!(
+                "No saved answers yet ({} is written as the wizard goes).",
+                path.display()
+            ),
+        ),
+        Ok(Some(answers)) => match (&answers.region, in_use) {
+            (Some(saved), Some(used)) if saved != used => Check::warn(
+                "answers",
+                format!(
+                    "{} saves region {saved}, but this session uses {used}.",
+                    path.display()
+                ),
+                format!("Pass --region {saved} to continue that install, or start over in {used}."),
+            ),
+            _ => Check::pass("answers", format!("{} is readable.", path.display())),
+        },
+        Err(e) => Check::fail(
+            "answers",
+            format!("{} cannot be used.", path.display()),
+            format!("{e} Fix or remove the file; nothing else in it is lost."),
+        ),
+    }
 }
 
 fn state_dir_check(root: &Path, chosen_by: StateDirSource) -> Check {

@@ -1,0 +1,350 @@
+//! AWS errors to `CloudError`, in one place. The classification is a pure
+//! function of (error code, message, HTTP status) so it is tested without the SDK.
+
+use std::error::Error;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::cloud::CloudError;
+
+/// Maps any SDK error of `action` (e.g. `ec2:DescribeRegions`) on `service`.
+pub(crate) fn map_sdk_error<E>(
+    action: &str,
+    service: &str,
+    err: SdkError<E, HttpResponse>,
+) -> CloudError
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let e = se.err();
+            classify(
+                action,
+                service,
+                e.code(),
+                e.message().unwrap_or_default(),
+                Some(status),
+            )
+        }
+        SdkError::TimeoutError(_) => CloudError::Unavailable {
+            service: service.into(),
+            detail: format!("{action} timed out"),
+        },
+        _ => {
+            let text = DisplayErrorContext(&err).to_string();
+            classify_transport(action, service, &text)
+        }
+    }
+}
+
+/// Errors that never reached AWS: no credentials, no connection.
+pub(crate) fn classify_transport(action: &str, service: &str, text: &str) -> CloudError {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("no providers in chain provided credentials")
+        || lower.contains("credentialsnotloaded")
+        || lower.contains("failed to load credentials")
+        || lower.contains("no credentials")
+    {
+        return CloudError::MissingCredentials {
+            detail: format!("{action}: {}", first_line(text)),
+        };
+    }
+    if lower.contains("expired") && lower.contains("token") {
+        return CloudError::ExpiredCredentials {
+            detail: format!("{action}: {}", first_line(text)),
+        };
+    }
+    CloudError::Unavailable {
+        service: service.into(),
+        detail: format!("{action}: {}", first_line(text)),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    let t = text.lines().next().unwrap_or(text);
+    if t.len() > 400 {
+        &t[..t.floor_char_boundary(400)]
+    } else {
+        t
+    }
+}
+
+/// The table: AWS error code (and for CloudFormation, message) to the
+/// variant a person can act on.
+pub(crate) fn classify(
+    action: &str,
+    service: &str,
+    code: Option<&str>,
+    message: &str,
+    status: Option<u16>,
+) -> CloudError {
+    let code_str = code.unwrap_or("");
+    let detail = if message.is_empty() {
+        code_str.to_string()
+    } else {
+        format!("{code_str}: {message}")
+    };
+    match code_str {
+        "ExpiredToken"
+        | "ExpiredTokenException"
+        | "RequestExpired"
+        | "InvalidClientTokenId"
+        | "UnrecognizedClientException"
+        | "AuthFailure"
+        | "SignatureDoesNotMatch"
+        | "InvalidToken"
+        | "TokenRefreshRequired" => {
+            // EC2 uses AuthFailure also for regions the account has not enabled.
+            if code_str == "AuthFailure" && message.contains("not enabled") {
+                return CloudError::AccessDenied {
+                    action: action.into(),
+                    detail,
+                };
+            }
+            CloudError::ExpiredCredentials { detail }
+        }
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "UnauthorizedAccess"
+        | "Forbidden"
+        | "OptInRequired" => CloudError::AccessDenied {
+            action: action.into(),
+            detail,
+        },
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "PriorRequestNotComplete"
+        | "SlowDown"
+        | "RequestThrottled"
+        | "RequestThrottledException" => CloudError::Throttled {
+            action: action.into(),
+            retry_after: None,
+        },
+        "ValidationError" if is_missing_stack(message) => CloudError::NotFound {
+            what: message.to_string(),
+        },
+        "ChangeSetNotFound" | "ChangeSetNotFoundException" | "StackNotFoundException" => {
+            CloudError::NotFound { what: detail }
+        }
+        "NoSuchHostedZone"
+        | "NoSuchChange"
+        | "ResourceNotFoundException"
+        | "NotFoundException"
+        | "NoSuchEntity" => CloudError::NotFound { what: detail },
+        c if c.contains("NotFound") => CloudError::NotFound { what: detail },
+        "ValidationError"
+        | "ValidationException"
+        | "InvalidChangeBatch"
+        | "InvalidInput"
+        | "InvalidArgument"
+        | "InvalidDomainValidationOptionsException"
+        | "InvalidParameterException"
+        | "InvalidParameterCombination"
+        | "InvalidParameter"
+        | "InsufficientCapabilitiesException"
+        | "AlreadyExistsException"
+        | "TokenAlreadyExistsException"
+        | "InvalidChangeSetStatus"
+        | "InvalidChangeSetStatusException"
+        | "LimitExceededException"
+        | "LimitExceeded"
+        | "InvalidStateException"
+        | "MissingParameter" => CloudError::InvalidInput {
+            action: action.into(),
+            message: detail,
+        },
+        c if c.starts_with("InvalidParameter") || c.starts_with("Invalid") => {
+            CloudError::InvalidInput {
+                action: action.into(),
+                message: detail,
+            }
+        }
+        "ServiceUnavailable"
+        | "ServiceUnavailableException"
+        | "InternalError"
+        | "InternalFailure"
+        | "InternalServiceError"
+        | "Unavailable" => CloudError::Unavailable {
+            service: service.into(),
+            detail,
+        },
+        _ if status.is_some_and(|s| s >= 500) => CloudError::Unavailable {
+            service: service.into(),
+            detail: format!("HTTP {}: {detail}", status.unwrap_or_default()),
+        },
+        _ if status == Some(403) => CloudError::AccessDenied {
+            action: action.into(),
+            detail,
+        },
+        _ => CloudError::Other {
+            action: action.into(),
+            code: if code_str.is_empty() {
+                format!("HTTP {}", status.unwrap_or_default())
+            } else {
+                code_str.to_string()
+            },
+            message: message.to_string(),
+        },
+    }
+}
+
+/// CloudFormation says "Stack with id X does not exist" (and ChangeSet
+/// variants) as a ValidationError.
+fn is_missing_stack(message: &str) -> bool {
+    message.contains("does not exist")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(code: &str, message: &str, status: u16) -> CloudError {
+        classify("svc:Action", "Svc", Some(code), message, Some(status))
+    }
+
+    #[test]
+    fn each_aws_error_code_becomes_the_variant_a_person_can_act_on() {
+        let table: &[(&str, &str, u16, &str)] = &[
+            (
+                "ExpiredToken",
+                "The security token included in the request is expired",
+                400,
+                "expired",
+            ),
+            ("ExpiredTokenException", "", 400, "expired"),
+            ("RequestExpired", "", 400, "expired"),
+            ("InvalidClientTokenId", "", 403, "expired"),
+            ("UnrecognizedClientException", "", 400, "expired"),
+            (
+                "AuthFailure",
+                "AWS was not able to validate the provided access credentials",
+                401,
+                "expired",
+            ),
+            ("SignatureDoesNotMatch", "", 403, "expired"),
+            ("AccessDenied", "User is not authorized", 403, "denied"),
+            ("AccessDeniedException", "", 400, "denied"),
+            (
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation.",
+                403,
+                "denied",
+            ),
+            (
+                "AuthFailure",
+                "This region is not enabled for your account",
+                401,
+                "denied",
+            ),
+            ("Throttling", "Rate exceeded", 400, "throttled"),
+            ("ThrottlingException", "", 400, "throttled"),
+            ("RequestLimitExceeded", "", 503, "throttled"),
+            ("TooManyRequestsException", "", 429, "throttled"),
+            ("PriorRequestNotComplete", "", 400, "throttled"),
+            (
+                "ValidationError",
+                "Stack with id shop does not exist",
+                400,
+                "not found",
+            ),
+            (
+                "ChangeSetNotFound",
+                "ChangeSet x does not exist",
+                404,
+                "not found",
+            ),
+            (
+                "NoSuchHostedZone",
+                "No hosted zone found with ID: Z1",
+                404,
+                "not found",
+            ),
+            ("ResourceNotFoundException", "", 400, "not found"),
+            ("InvalidInstanceID.NotFound", "", 400, "not found"),
+            (
+                "ValidationError",
+                "Parameters: [X] must have values",
+                400,
+                "invalid",
+            ),
+            (
+                "InvalidChangeBatch",
+                "Tried to create resource record set but it already exists",
+                400,
+                "invalid",
+            ),
+            ("InvalidParameterValue", "", 400, "invalid"),
+            (
+                "InsufficientCapabilitiesException",
+                "Requires capabilities : [CAPABILITY_NAMED_IAM]",
+                400,
+                "invalid",
+            ),
+            ("ServiceUnavailable", "", 503, "unavailable"),
+            ("InternalFailure", "", 500, "unavailable"),
+            ("SomethingNew", "", 502, "unavailable"),
+            ("SomethingNew", "odd", 400, "other"),
+        ];
+        for (code, message, status, want) in table {
+            let got = c(code, message, *status);
+            let kind = match &got {
+                CloudError::ExpiredCredentials { .. } => "expired",
+                CloudError::MissingCredentials { .. } => "missing",
+                CloudError::AccessDenied { .. } => "denied",
+                CloudError::Throttled { .. } => "throttled",
+                CloudError::NotFound { .. } => "not found",
+                CloudError::InvalidInput { .. } => "invalid",
+                CloudError::Unavailable { .. } => "unavailable",
+                CloudError::Other { .. } => "other",
+            };
+            assert_eq!(kind, *want, "{code} ({message}) became {got:?}");
+        }
+    }
+
+    #[test]
+    fn access_denied_names_the_iam_action_that_was_refused() {
+        let e = classify(
+            "cloudformation:CreateChangeSet",
+            "CloudFormation",
+            Some("AccessDenied"),
+            "User: arn:aws:sts::1:assumed-role/x is not authorized",
+            Some(403),
+        );
+        assert!(
+            e.to_string()
+                .contains("Grant cloudformation:CreateChangeSet"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_request_that_never_found_credentials_says_how_to_provide_them() {
+        let e = classify_transport(
+            "sts:GetCallerIdentity",
+            "STS",
+            "failed to construct request: an identity resolver failed: the credential provider \
+             was not enabled: no providers in chain provided credentials",
+        );
+        assert!(matches!(e, CloudError::MissingCredentials { .. }), "{e:?}");
+        assert!(e.to_string().contains("AWS_PROFILE"), "{e}");
+    }
+
+    #[test]
+    fn a_connection_failure_is_an_unavailable_service_with_the_network_hint() {
+        let e = classify_transport(
+            "ec2:DescribeRegions",
+            "EC2",
+            "dispatch failure: io error: Connection refused",
+        );
+        assert!(matches!(e, CloudError::Unavailable { .. }), "{e:?}");
+        assert!(e.to_string().contains("NAT"), "{e}");
+    }
+}
