@@ -1,0 +1,5 @@
+//! Shared by the integration test binaries.
+
+#![allow(dead_code)]
+
+pub mod moto;
