@@ -73,10 +73,10 @@ pub fn doctor_text(checks: &[Check]) -> String {
         for d in &c.details {
             let _ = writeln!(out, "       {:<10} {d}", "");
         }
-        if c.status != CheckStatus::Pass {
-            if let Some(fix) = &c.fix {
-                let _ = writeln!(out, "       {:<10} -> {fix}", "");
-            }
+        if c.status != CheckStatus::Pass
+            && let Some(fix) = &c.fix
+        {
+            let _ = writeln!(out, "       {:<10} -> {fix}", "");
         }
     }
     let failed = checks

@@ -676,10 +676,10 @@ fn start_task(stack: &mut StackState, _env: &mut Env<'_>, key: &str) {
                     None,
                     token,
                 );
-                if !t.orphan {
-                    if let Some(r) = stack.resources.get_mut(l) {
-                        r.status = "DELETE_IN_PROGRESS".into();
-                    }
+                if !t.orphan
+                    && let Some(r) = stack.resources.get_mut(l)
+                {
+                    r.status = "DELETE_IN_PROGRESS".into();
                 }
                 dur = durations::seconds(&rtype, l, md, Op::Delete);
             }

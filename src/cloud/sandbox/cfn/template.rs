@@ -457,17 +457,17 @@ impl Template {
         }
         let mut bad_conditions = BTreeSet::new();
         for r in self.resources.values() {
-            if let Some(c) = &r.condition {
-                if !self.conditions.contains_key(c) {
-                    bad_conditions.insert(c.clone());
-                }
+            if let Some(c) = &r.condition
+                && !self.conditions.contains_key(c)
+            {
+                bad_conditions.insert(c.clone());
             }
         }
         for (_, o) in &self.outputs {
-            if let Some(c) = &o.condition {
-                if !self.conditions.contains_key(c) {
-                    bad_conditions.insert(c.clone());
-                }
+            if let Some(c) = &o.condition
+                && !self.conditions.contains_key(c)
+            {
+                bad_conditions.insert(c.clone());
             }
         }
         if !bad_conditions.is_empty() {
@@ -959,7 +959,7 @@ Resources:
         let params = BTreeMap::from([("Env".to_string(), "prod".to_string())]);
         let empty = BTreeMap::new();
         let conds = t.evaluate_conditions(&ctx(&params, &empty)).unwrap();
-        assert_eq!(conds["IsProd"], true);
+        assert!(conds["IsProd"]);
         let c = ctx(&params, &conds);
         let gd = t
             .resolve(&t.resources["Sg"].properties["GroupDescription"], &c)
