@@ -130,3 +130,21 @@ pub struct Cloud {
     pub stacks: Arc<dyn Stacks>,
     pub instances: Arc<dyn Instances>,
 }
+
+impl Cloud {
+    /// Binds one adapter that implements every port.
+    pub fn from_ports<P>(region: RegionCode, ports: Arc<P>) -> Cloud
+    where
+        P: Regions + Identity + Certificates + Dns + Stacks + Instances + 'static,
+    {
+        Cloud {
+            region,
+            regions: ports.clone(),
+            identity: ports.clone(),
+            certificates: ports.clone(),
+            dns: ports.clone(),
+            stacks: ports.clone(),
+            instances: ports,
+        }
+    }
+}

@@ -115,15 +115,7 @@ pub async fn connect(opts: &AwsOptions) -> Result<AwsConnection, ConnectError> {
         session.clone(),
         &opts.extra_headers,
     ));
-    let cloud = Cloud {
-        region: region.code.clone(),
-        regions: ports.clone(),
-        identity: ports.clone(),
-        certificates: ports.clone(),
-        dns: ports.clone(),
-        stacks: ports.clone(),
-        instances: ports,
-    };
+    let cloud = Cloud::from_ports(region.code.clone(), ports);
     Ok(AwsConnection {
         cloud,
         region,

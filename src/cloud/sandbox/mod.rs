@@ -205,15 +205,7 @@ impl SandboxAccount {
             shared: self.shared.clone(),
             region: region.clone(),
         });
-        Cloud {
-            region,
-            regions: ports.clone(),
-            identity: ports.clone(),
-            certificates: ports.clone(),
-            dns: ports.clone(),
-            stacks: ports.clone(),
-            instances: ports,
-        }
+        Cloud::from_ports(region, ports)
     }
 
     /// The account file.
