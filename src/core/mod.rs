@@ -2,6 +2,7 @@
 //! Everything here is tested with plain `#[test]`s.
 
 pub mod answers;
+pub mod blueprint;
 pub mod doctor;
 pub mod region;
 pub mod regions;

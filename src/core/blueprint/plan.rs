@@ -1,0 +1,111 @@
+//! Deployment order and parameter values, from the manifest.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::manifest::{Manifest, Source, StackSpec};
+use super::sizing::Profile;
+use crate::core::secret::Secret;
+
+/// The stacks in waves: every stack of a wave depends only on stacks of
+/// earlier waves, so a wave's stacks can run in parallel.
+pub fn waves(manifest: &Manifest) -> Result<Vec<Vec<String>>, String> {
+    let names: BTreeSet<&str> = manifest.stacks.iter().map(|s| s.name.as_str()).collect();
+    for s in &manifest.stacks {
+        for d in &s.depends_on {
+            if !names.contains(d.as_str()) {
+                return Err(format!(
+                    "stack {} depends on {d}, which the manifest does not define",
+                    s.name
+                ));
+            }
+        }
+    }
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut waves = Vec::new();
+    while done.len() < manifest.stacks.len() {
+        let wave: Vec<String> = manifest
+            .stacks
+            .iter()
+            .filter(|s| !done.contains(&s.name))
+            .filter(|s| s.depends_on.iter().all(|d| done.contains(d)))
+            .map(|s| s.name.clone())
+            .collect();
+        if wave.is_empty() {
+            let left: Vec<&str> = manifest
+                .stacks
+                .iter()
+                .filter(|s| !done.contains(&s.name))
+                .map(|s| s.name.as_str())
+                .collect();
+            return Err(format!(
+                "the stacks {left:?} depend on each other in a cycle"
+            ));
+        }
+        done.extend(wave.iter().cloned());
+        waves.push(wave);
+    }
+    Ok(waves)
+}
+
+/// Everything a stack's parameters can come from.
+pub struct Inputs<'a> {
+    pub answers: &'a BTreeMap<String, String>,
+    pub profile: &'a Profile,
+    pub az_count: u8,
+    pub secrets: &'a BTreeMap<String, Secret>,
+    /// Stack name (manifest name) -> output key -> value.
+    pub outputs: &'a BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A parameter's value; secrets stay typed until the adapter sends them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Plain(String),
+    Secret(Secret),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub key: String,
+    pub value: Value,
+}
+
+/// The values of `stack`'s parameters (those not left to their default),
+/// or every parameter that cannot be resolved yet and why.
+pub fn resolve(stack: &StackSpec, inputs: &Inputs) -> Result<Vec<Resolved>, Vec<String>> {
+    let mut resolved = Vec::new();
+    let mut missing = Vec::new();
+    for (key, source) in &stack.parameters {
+        let value = match source {
+            Source::Default => continue,
+            Source::Answers(k) => inputs.answers.get(k).cloned().map(Value::Plain),
+            Source::Sizing(k) => inputs.profile.value(k, inputs.az_count).map(Value::Plain),
+            Source::Derived(k) if k == "az_count" => {
+                Some(Value::Plain(inputs.az_count.to_string()))
+            }
+            Source::Derived(_) => None,
+            Source::Secret(name) => inputs.secrets.get(name).cloned().map(Value::Secret),
+            Source::Output { stack: s, output } => inputs
+                .outputs
+                .get(s)
+                .and_then(|o| o.get(output))
+                .cloned()
+                .map(Value::Plain),
+        };
+        match value {
+            Some(value) => resolved.push(Resolved {
+                key: key.clone(),
+                value,
+            }),
+            None => missing.push(format!(
+                "{}: {key} needs {source}, which is not known yet",
+                stack.name
+            )),
+        }
+    }
+    if missing.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(missing)
+    }
+}

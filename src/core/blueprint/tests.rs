@@ -1,0 +1,265 @@
+use std::collections::BTreeMap;
+
+use super::manifest::Source;
+use super::plan::{self, Inputs, Value};
+use super::*;
+use crate::core::secret::Secret;
+
+fn blueprint() -> Blueprint {
+    Blueprint::embedded().expect("the embedded blueprint parses")
+}
+
+#[test]
+fn the_embedded_blueprint_wires_every_parameter_to_a_real_source() {
+    let problems = blueprint().problems();
+    assert!(
+        problems.is_empty(),
+        "blueprint problems:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn an_unwired_parameter_a_missing_output_and_a_leaked_secret_are_each_reported() {
+    let mut bp = blueprint();
+    let rds = bp
+        .manifest
+        .stacks
+        .iter_mut()
+        .find(|s| s.name == "rds")
+        .unwrap();
+    rds.parameters.remove("DbInstanceClass");
+    rds.parameters.insert(
+        "PrivateSubnetIds".into(),
+        Source::Output {
+            stack: "network".into(),
+            output: "NoSuchOutput".into(),
+        },
+    );
+    rds.parameters.insert(
+        "DbMasterPassword".into(),
+        Source::Answers("install_name".into()),
+    );
+    let cache = bp
+        .manifest
+        .stacks
+        .iter_mut()
+        .find(|s| s.name == "cache")
+        .unwrap();
+    cache.parameters.insert(
+        "InstallName".into(),
+        Source::Secret("redis_auth_token".into()),
+    );
+    let problems = bp.problems().join("\n");
+    for expected in [
+        "rds: template parameter DbInstanceClass is not wired",
+        "rds: PrivateSubnetIds reads network.NoSuchOutput, which is not an output of network",
+        "rds: NoEcho parameter DbMasterPassword must come from a secret",
+        "cache: secret redis_auth_token goes to InstallName, which is not NoEcho",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "missing {expected:?} in:\n{problems}"
+        );
+    }
+}
+
+#[test]
+fn a_dependency_cycle_is_reported_with_the_stacks_in_it() {
+    let mut bp = blueprint();
+    bp.manifest
+        .stacks
+        .iter_mut()
+        .find(|s| s.name == "network")
+        .unwrap()
+        .depends_on
+        .push("edge".into());
+    let err = plan::waves(&bp.manifest).unwrap_err();
+    assert!(
+        err.contains("cycle") && err.contains("network") && err.contains("edge"),
+        "{err}"
+    );
+}
+
+#[test]
+fn independent_stacks_share_a_wave_and_edge_comes_after_the_app() {
+    let waves = plan::waves(&blueprint().manifest).unwrap();
+    let wave_of = |name: &str| {
+        waves
+            .iter()
+            .position(|w| w.iter().any(|s| s == name))
+            .unwrap()
+    };
+    assert_eq!(wave_of("network"), 0);
+    assert_eq!(wave_of("security"), 0);
+    for data in ["rds", "cache", "search", "msk"] {
+        assert_eq!(
+            wave_of(data),
+            1,
+            "{data} runs in parallel with the other data stacks"
+        );
+    }
+    assert!(wave_of("edge") > wave_of("app"));
+}
+
+#[test]
+fn every_template_fits_in_a_template_body() {
+    for (file, text) in TEMPLATES {
+        assert!(
+            text.len() < TEMPLATE_BODY_LIMIT,
+            "{file} is {} bytes; CloudFormation refuses TemplateBody over {TEMPLATE_BODY_LIMIT}",
+            text.len()
+        );
+    }
+}
+
+#[test]
+fn templates_use_long_form_intrinsics_that_any_yaml_parser_reads() {
+    let short = [
+        "!Ref",
+        "!GetAtt",
+        "!Sub",
+        "!Join",
+        "!If",
+        "!Equals",
+        "!Select",
+        "!GetAZs",
+        "!Split",
+        "!FindInMap",
+        "!Not",
+        "!And",
+        "!Or",
+        "!Condition",
+        "!Base64",
+        "!Cidr",
+        "!ImportValue",
+    ];
+    for (file, text) in TEMPLATES {
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split(" #").next().unwrap_or(line);
+            for tag in short {
+                assert!(
+                    !code.contains(&format!("{tag} ")) && !code.trim_end().ends_with(tag),
+                    "stacks/{file}:{}: short-form {tag}; write the long form",
+                    n + 1
+                );
+            }
+        }
+        assert!(
+            template::TemplateSummary::parse(text).is_ok(),
+            "{file} does not parse as YAML"
+        );
+    }
+}
+
+#[test]
+fn every_profile_adapts_to_a_two_zone_region_with_valid_counts() {
+    let bp = blueprint();
+    assert!(
+        bp.sizing.profiles.len() >= 3,
+        "at least evaluation, production, large"
+    );
+    for (name, profile) in &bp.sizing.profiles {
+        assert_eq!(profile.az_count(2), Some(2), "{name} in us-west-1 (2 AZs)");
+        assert_eq!(profile.az_count(1), None, "{name} cannot run in 1 AZ");
+        for az in [2u8, 3] {
+            let n = |k: &str| -> i64 {
+                profile
+                    .value(k, az)
+                    .unwrap_or_else(|| panic!("{name} lacks {k}"))
+                    .parse()
+                    .unwrap()
+            };
+            assert_eq!(
+                n("msk_broker_count") % i64::from(az),
+                0,
+                "{name}: MSK brokers vs {az} AZs"
+            );
+            assert!(
+                n("node_min_size") <= n("node_desired_size")
+                    && n("node_desired_size") <= n("node_max_size"),
+                "{name}: node group min <= desired <= max at {az} AZs"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_declared_secret_can_meet_its_own_character_rules() {
+    use manifest::CharClass;
+    for (name, spec) in &blueprint().manifest.secrets {
+        assert!(spec.length >= 16, "{name} is too short");
+        for class in &spec.require {
+            let ok = spec.alphabet.chars().any(|c| match class {
+                CharClass::Upper => c.is_ascii_uppercase(),
+                CharClass::Lower => c.is_ascii_lowercase(),
+                CharClass::Digit => c.is_ascii_digit(),
+                CharClass::Special => !c.is_ascii_alphanumeric(),
+            });
+            assert!(ok, "{name} requires {class:?} but its alphabet has none");
+        }
+    }
+}
+
+#[test]
+fn parameters_resolve_from_answers_sizing_secrets_and_outputs_or_say_what_is_missing() {
+    let bp = blueprint();
+    let rds = bp.manifest.stack("rds").unwrap();
+    let answers = BTreeMap::from([("install_name".to_string(), "demo".to_string())]);
+    let secrets = BTreeMap::from([(
+        "db_master_password".to_string(),
+        Secret::new("pw-0123456789abcdef".to_string()),
+    )]);
+    let profile = &bp.sizing.profiles["evaluation"];
+    let no_outputs = BTreeMap::new();
+    let inputs = Inputs {
+        answers: &answers,
+        profile,
+        az_count: 2,
+        secrets: &secrets,
+        outputs: &no_outputs,
+    };
+    let missing = plan::resolve(rds, &inputs).unwrap_err().join("\n");
+    assert!(
+        missing.contains("PrivateSubnetIds needs stack.network.PrivateSubnetIds"),
+        "{missing}"
+    );
+
+    let outputs = BTreeMap::from([
+        (
+            "network".to_string(),
+            BTreeMap::from([
+                (
+                    "PrivateSubnetIds".to_string(),
+                    "subnet-a,subnet-b".to_string(),
+                ),
+                ("RdsSecurityGroupId".to_string(), "sg-1".to_string()),
+            ]),
+        ),
+        (
+            "security".to_string(),
+            BTreeMap::from([("DataKeyArn".to_string(), "arn:aws:kms:key".to_string())]),
+        ),
+    ]);
+    let inputs = Inputs {
+        outputs: &outputs,
+        ..inputs
+    };
+    let values = plan::resolve(rds, &inputs).unwrap();
+    let get = |k: &str| values.iter().find(|v| v.key == k).map(|v| v.value.clone());
+    assert_eq!(
+        get("PrivateSubnetIds"),
+        Some(Value::Plain("subnet-a,subnet-b".into()))
+    );
+    assert_eq!(get("InstallName"), Some(Value::Plain("demo".into())));
+    assert!(matches!(get("DbMasterPassword"), Some(Value::Secret(_))));
+    assert_eq!(
+        get("DbMasterUsername"),
+        None,
+        "defaulted parameters are not passed"
+    );
+    assert!(
+        !format!("{values:?}").contains("pw-0123456789abcdef"),
+        "secrets stay redacted"
+    );
+}
