@@ -677,6 +677,19 @@ impl Template {
                     return Ok(Some(p));
                 }
                 if let Some(v) = ctx.params.get(name) {
+                    // List parameters are lists to Fn::Select, Fn::Join and
+                    // list-typed properties, as in CloudFormation.
+                    let is_list = self.parameters.iter().any(|(n, d)| {
+                        n == name
+                            && (d.ptype == "CommaDelimitedList" || d.ptype.starts_with("List<"))
+                    });
+                    if is_list {
+                        return Ok(Some(Value::Array(
+                            v.split(',')
+                                .map(|x| Value::String(x.trim().to_string()))
+                                .collect(),
+                        )));
+                    }
                     return Ok(Some(Value::String(v.clone())));
                 }
                 match ctx.resources {
