@@ -38,7 +38,10 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 
 fn templates() -> Vec<PathBuf> {
     let t = yaml_files(&root().join("stacks"));
-    assert!(t.len() >= 10, "expected the stack templates in stacks/, found {t:?}");
+    assert!(
+        t.len() >= 10,
+        "expected the stack templates in stacks/, found {t:?}"
+    );
     t
 }
 
@@ -111,7 +114,10 @@ fn there_is_a_rule_for_every_security_promise() {
         "s3_tls_only",
         "noecho_not_in_outputs",
     ] {
-        assert!(have.contains(&promise.to_string()), "no rule file for {promise}: {have:?}");
+        assert!(
+            have.contains(&promise.to_string()),
+            "no rule file for {promise}: {have:?}"
+        );
     }
 }
 
@@ -145,7 +151,10 @@ fn every_rule_fails_on_each_fixture_that_violates_it() {
         for f in violations {
             let status = guard(&rule, f);
             if status != "FAIL" {
-                problems.push(format!("{rule_name} gives {status} on {}, want FAIL", name(f)));
+                problems.push(format!(
+                    "{rule_name} gives {status} on {}, want FAIL",
+                    name(f)
+                ));
             }
         }
         let pass = root().join(format!("stacks/rules/fixtures/{rule_name}-pass.yaml"));

@@ -263,3 +263,72 @@ fn parameters_resolve_from_answers_sizing_secrets_and_outputs_or_say_what_is_mis
         "secrets stay redacted"
     );
 }
+
+/// Whether a resource's `Tags` (a list of Key/Value or a map) carry `key`.
+fn has_tag(tags: &serde_json::Value, key: &str) -> bool {
+    match tags {
+        serde_json::Value::Array(items) => items.iter().any(|t| t["Key"] == key),
+        serde_json::Value::Object(map) => map.contains_key(key),
+        _ => false,
+    }
+}
+
+#[test]
+fn every_tagged_kind_of_resource_carries_the_install_tag_everywhere() {
+    let bp = blueprint();
+    // A resource type that takes tags somewhere must take them everywhere.
+    let mut taggable = std::collections::BTreeSet::new();
+    for t in bp.templates.values() {
+        for r in t.body["Resources"].as_object().unwrap().values() {
+            if r["Properties"].get("Tags").is_some() {
+                taggable.insert(r["Type"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    let mut untagged = Vec::new();
+    for (file, t) in &bp.templates {
+        for (id, r) in t.body["Resources"].as_object().unwrap() {
+            let kind = r["Type"].as_str().unwrap();
+            if taggable.contains(kind) && !has_tag(&r["Properties"]["Tags"], "ph:install") {
+                untagged.push(format!("{file}: {id} ({kind})"));
+            }
+        }
+    }
+    assert!(
+        untagged.is_empty(),
+        "missing the ph:install tag:\n{}",
+        untagged.join("\n")
+    );
+}
+
+#[test]
+fn no_output_metadata_or_tag_mentions_a_noecho_parameter() {
+    for (file, t) in &blueprint().templates {
+        let secret_params: Vec<&String> = t
+            .parameters
+            .iter()
+            .filter(|(_, p)| p.no_echo)
+            .map(|(n, _)| n)
+            .collect();
+        let mut places = vec![(
+            "Outputs",
+            t.body.get("Outputs").cloned().unwrap_or_default(),
+        )];
+        for r in t.body["Resources"].as_object().unwrap().values() {
+            places.push(("Metadata", r.get("Metadata").cloned().unwrap_or_default()));
+            places.push((
+                "Tags",
+                r["Properties"].get("Tags").cloned().unwrap_or_default(),
+            ));
+        }
+        for (place, value) in places {
+            let text = value.to_string();
+            for p in &secret_params {
+                assert!(
+                    !text.contains(&format!("\"{p}\"")) && !text.contains(&format!("${{{p}}}")),
+                    "{file}: NoEcho parameter {p} appears in {place}"
+                );
+            }
+        }
+    }
+}
