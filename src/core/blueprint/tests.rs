@@ -332,3 +332,106 @@ fn no_output_metadata_or_tag_mentions_a_noecho_parameter() {
         }
     }
 }
+
+#[test]
+fn every_lint_suppression_has_its_reason_written_next_to_it() {
+    for (file, text) in TEMPLATES {
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            if !line.contains("ignore_checks") {
+                continue;
+            }
+            let ids: Vec<&str> = lines[n + 1..]
+                .iter()
+                .map(|l| l.trim())
+                .take_while(|l| l.starts_with("- "))
+                .map(|l| l.trim_start_matches("- ").trim())
+                .collect();
+            assert!(
+                !ids.is_empty(),
+                "stacks/{file}:{}: empty ignore_checks",
+                n + 1
+            );
+            let before = &lines[n.saturating_sub(10)..n];
+            for id in ids {
+                assert!(
+                    before
+                        .iter()
+                        .any(|l| l.trim_start().starts_with('#') && l.contains(id)),
+                    "stacks/{file}:{}: {id} is suppressed without a comment giving the reason",
+                    n + 1
+                );
+            }
+        }
+    }
+}
+
+/// An EC2-style family (`m6g` in `m6g.large`) built on Graviton (ARM).
+fn is_graviton(instance_type: &str) -> bool {
+    let family = instance_type
+        .trim_start_matches("db.")
+        .trim_start_matches("cache.");
+    let family = family.split('.').next().unwrap_or_default();
+    family
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .starts_with('g')
+}
+
+#[test]
+fn every_sized_instance_type_meets_its_service_restrictions() {
+    let bp = blueprint();
+    for (name, profile) in &bp.sizing.profiles {
+        let v = |k: &str| {
+            profile
+                .value(k, 3)
+                .unwrap_or_else(|| panic!("{name} lacks {k}"))
+        };
+        for key in ["search_instance_type", "search_dedicated_master_type"] {
+            let t = v(key);
+            assert!(t.ends_with(".search"), "{name}.{key} = {t}");
+            // T2 lacks encryption at rest; t3.small lacks fine-grained access control.
+            assert!(
+                !t.starts_with("t2.") && t != "t3.small.search",
+                "{name}.{key} = {t} cannot meet the OpenSearch promises"
+            );
+        }
+        assert!(
+            v("msk_broker_instance_type").starts_with("kafka."),
+            "{name}"
+        );
+        assert!(v("cache_node_type").starts_with("cache."), "{name}");
+        assert!(v("db_instance_class").starts_with("db."), "{name}");
+        // The EKS nodes run the x86_64 AL2023 image.
+        assert!(
+            !is_graviton(&v("node_instance_type")),
+            "{name}: EKS node type must be x86_64"
+        );
+        let n = |k: &str| v(k).parse::<i64>().unwrap();
+        assert!(
+            n("db_allocated_storage") <= n("db_max_allocated_storage"),
+            "{name}: RDS storage"
+        );
+    }
+    assert!(
+        is_graviton("m6g.large.search") && is_graviton("db.t4g.medium") && !is_graviton("t3.large")
+    );
+}
+
+#[test]
+fn redis_runs_an_engine_version_with_transit_encryption_and_auth() {
+    let cache = template_text("cache.yaml").unwrap();
+    let version = cache
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("EngineVersion:"))
+        .expect("cache.yaml pins EngineVersion")
+        .trim()
+        .trim_matches('"')
+        .to_string();
+    let major: u32 = version.split('.').next().unwrap().parse().unwrap();
+    // In-transit encryption and AUTH need Redis OSS 4.0.10 or later.
+    assert!(
+        major >= 5,
+        "Redis {version} is too old for in-transit encryption with AUTH"
+    );
+}
