@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Lints every template and checks every guard rule, by hand or from scripts/test.
-#   CFN_LINT  (default: cfn-lint)   CFN_GUARD (default: cfn-guard)
+#   CFN_LINT  (default: .venv/bin/cfn-lint)   CFN_GUARD (default: .venv/tools/bin/cfn-guard)
 # Exit 0 only if:
 #   - cfn-lint reports nothing (no error, no warning) for us-east-1 and us-west-1;
 #   - every rule PASSes or SKIPs on every template in stacks/;
 #   - every rule FAILs on each of its fixtures/<rule>-violation*.yaml and
 #     PASSes/SKIPs on fixtures/<rule>-pass.yaml.
 set -u
-cd "$(dirname "$0")"
-CFN_LINT=${CFN_LINT:-cfn-lint}
-CFN_GUARD=${CFN_GUARD:-cfn-guard}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+# Defaults: the tools scripts/test installs. Relative paths are taken from
+# where this is run, before changing into stacks/.
+CFN_LINT=${CFN_LINT:-$root/.venv/bin/cfn-lint}
+CFN_GUARD=${CFN_GUARD:-$root/.venv/tools/bin/cfn-guard}
+case $CFN_LINT in /*) ;; */*) CFN_LINT=$PWD/$CFN_LINT ;; esac
+case $CFN_GUARD in /*) ;; */*) CFN_GUARD=$PWD/$CFN_GUARD ;; esac
+cd "$here"
 status=0
 
 echo "== cfn-lint $($CFN_LINT --version 2>&1)"
