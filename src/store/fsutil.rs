@@ -63,6 +63,30 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError>
     result
 }
 
+/// Refuses a directory that holds the install's state when someone else
+/// could change what is in it: writable by group or others, or owned by
+/// another user (root excepted), as OpenSSH's StrictModes judges `~/.ssh`.
+/// A directory others can only list is allowed; `doctor` warns about it.
+pub fn check_trusted_dir(path: &Path) -> Result<(), StoreError> {
+    let meta = fs::metadata(path).map_err(|e| StoreError::io("inspect", path, e))?;
+    let uid = current_uid();
+    if meta.uid() != uid && meta.uid() != 0 {
+        return Err(StoreError::WrongOwner {
+            path: path.to_path_buf(),
+            owner: user_name(meta.uid()),
+            you: user_name(uid),
+        });
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(StoreError::DirWritableByOthers {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
 /// The effective user id of this process.
 pub fn current_uid() -> u32 {
     nix::unistd::geteuid().as_raw()
@@ -125,6 +149,43 @@ mod tests {
         let p = dir.path().join("a/b/state");
         ensure_private_dir(&p).unwrap();
         assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused_with_the_chmod_that_fixes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o775)).unwrap();
+        let msg = check_trusted_dir(dir.path()).unwrap_err().to_string();
+        assert!(msg.contains("0775") && msg.contains("can write"), "{msg}");
+        assert!(
+            msg.contains(&format!("chmod 700 {}", dir.path().display())),
+            "{msg}"
+        );
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        check_trusted_dir(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_file_another_user_owns_is_refused_naming_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        // Root can give a file away; anyone else finds one root owns.
+        let (path, owner) = if current_uid() == 0 {
+            let p = dir.path().join("secrets.toml");
+            fs::write(&p, "x").unwrap();
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+            nix::unistd::chown(&p, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+            (p, 65534)
+        } else {
+            (PathBuf::from("/etc/passwd"), 0)
+        };
+        let msg = check_private_file(&path, &fs::metadata(&path).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("is owned by") && msg.contains("chown"),
+            "{msg}"
+        );
+        assert!(msg.contains(&user_name(owner)), "{msg}");
     }
 
     #[test]

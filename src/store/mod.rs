@@ -52,6 +52,12 @@ pub enum StoreError {
         owner: String,
         you: String,
     },
+    #[error(
+        "Permissions {mode:04o} for '{}' are too open: group or others can write to it and so change the install's state. Run: chmod 700 {}",
+        path.display(),
+        path.display()
+    )]
+    DirWritableByOthers { path: PathBuf, mode: u32 },
     #[error("{} is not valid: {message}. Nothing was changed; fix the file, or move it aside to start over.", path.display())]
     Malformed { path: PathBuf, message: String },
     #[error(
@@ -137,16 +143,21 @@ pub struct StateDir {
 }
 
 impl StateDir {
-    /// Creates the directory 0700 when missing. `sandbox` selects the
-    /// sandbox's own state dir inside it, so simulated installs never mix
-    /// with real ones.
+    /// Creates the directory 0700 when missing, and refuses one that others
+    /// could write to. `sandbox` selects the sandbox's own state dir inside
+    /// it, so simulated installs never mix with real ones; the base is
+    /// created private either way.
     pub fn open(base: &Path, sandbox: bool) -> Result<StateDir, StoreError> {
+        ensure_private_dir(base)?;
+        fsutil::check_trusted_dir(base)?;
         let root = if sandbox {
-            base.join("sandbox")
+            let root = base.join("sandbox");
+            ensure_private_dir(&root)?;
+            fsutil::check_trusted_dir(&root)?;
+            root
         } else {
             base.to_path_buf()
         };
-        ensure_private_dir(&root)?;
         Ok(StateDir { root })
     }
 
@@ -264,6 +275,31 @@ mod tests {
         assert_ne!(real.config_path(), sandbox.config_path());
         assert!(sandbox.root().starts_with(real.root()));
         assert!(sandbox.root().is_dir());
+    }
+
+    #[test]
+    fn a_first_sandbox_run_creates_the_real_state_dir_private_too() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("state");
+        let sandbox = StateDir::open(&base, true).unwrap();
+        for d in [&base, &sandbox.root().to_path_buf()] {
+            assert_eq!(std::fs::metadata(d).unwrap().mode() & 0o777, 0o700, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn a_state_dir_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        for sandbox in [false, true] {
+            let err = StateDir::open(dir.path(), sandbox).unwrap_err();
+            assert!(
+                matches!(err, StoreError::DirWritableByOthers { .. }),
+                "{err}"
+            );
+        }
     }
 
     #[test]
