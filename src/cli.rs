@@ -47,11 +47,11 @@ pub struct GlobalArgs {
     pub region: Option<String>,
 
     /// AWS shared-config profile to use [default: AWS_PROFILE, then the default chain].
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "sandbox")]
     pub profile: Option<String>,
 
     /// Send AWS calls to this endpoint (e.g. a local emulator) [default: AWS_ENDPOINT_URL].
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "sandbox")]
     pub endpoint_url: Option<String>,
 
     /// How much to write to the log files under the state dir.
@@ -121,6 +121,15 @@ mod tests {
         assert!(cli.global.sandbox);
         assert_eq!(cli.global.region.as_deref(), Some("eu-west-1"));
         assert!(matches!(cli.command, Some(Command::Regions)));
+    }
+
+    #[test]
+    fn aws_connection_flags_are_refused_with_the_sandbox() {
+        for flag in ["--profile", "--endpoint-url"] {
+            let err = Cli::try_parse_from(["ph-installer", "--sandbox", flag, "x", "doctor"])
+                .unwrap_err();
+            assert!(err.to_string().contains("cannot be used with"), "{err}");
+        }
     }
 
     #[test]

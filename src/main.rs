@@ -101,7 +101,11 @@ fn main() -> ExitCode {
                     Ok(c) => c,
                     Err(e) => {
                         eprintln!("error: {e}");
-                        return ExitCode::FAILURE;
+                        return if e.is_refused_input() {
+                            ExitCode::from(BAD_INPUT)
+                        } else {
+                            ExitCode::FAILURE
+                        };
                     }
                 };
                 match runtime::regions::collect(connected.cloud.regions.clone()).await {

@@ -30,9 +30,28 @@ pub enum CloudError {
     )]
     AccessDenied { action: String, detail: String },
 
-    /// AWS asked us to slow down. Callers retry with backoff; it is never an
-    /// error to show unless retries are exhausted.
-    #[error("AWS is throttling {action}; the installer slowed down and will retry.")]
+    /// The region is one the account has not enabled (opt-in regions).
+    #[error(
+        "The region is not enabled for this AWS account ({detail}). Enable it in the AWS \
+         console under Account > AWS Regions, or run `aws account enable-region \
+         --region-name <region>`; wait until it shows Enabled, then run again."
+    )]
+    RegionNotEnabled { detail: String },
+
+    /// AWS refused the request's signature because the local clock is off.
+    #[error(
+        "AWS refused the request because this machine's clock is off ({detail}). Sync it \
+         (on Amazon Linux `sudo systemctl restart chronyd`; check with `chronyc tracking`) \
+         and run again; nothing was lost."
+    )]
+    ClockSkew { detail: String },
+
+    /// AWS asked us to slow down. The SDK and the installer retry with
+    /// backoff; this reaches a person only when AWS kept refusing.
+    #[error(
+        "AWS kept throttling {action} through every retry. Wait a minute and run again; \
+         nothing was lost."
+    )]
     Throttled {
         action: String,
         retry_after: Option<Duration>,

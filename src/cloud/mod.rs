@@ -46,7 +46,8 @@ pub trait Identity: Send + Sync {
     fn session_info(&self) -> SessionInfo;
 
     /// The time AWS reports (the `Date` header of a signed call), to measure
-    /// the local clock's skew.
+    /// the local clock's skew. A call AWS refused still tells the time; an
+    /// error means no answer came back at all.
     async fn server_time(&self) -> CloudResult<SystemTime>;
 }
 

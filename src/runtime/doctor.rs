@@ -5,7 +5,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
-use super::{Settings, connect};
+use super::{Connected, Settings, connect};
 use crate::cloud::CloudError;
 use crate::core::answers::Answers;
 use crate::core::doctor::{self as judge, Check, StateDirFacts};
@@ -49,25 +49,33 @@ async fn cloud_checks(
         }
     };
     let session = &connected.session;
-
-    // Who am I: this is also the first signed call, so it tells whether the endpoint answers.
-    let started = Instant::now();
-    let identity = connected.cloud.identity.caller_identity().await;
-    let elapsed = started.elapsed();
+    let code = connected.region.code.clone();
     let endpoint = session
         .endpoint_override
         .clone()
-        .unwrap_or_else(|| format!("the AWS endpoints of {}", connected.region.code));
-    let reached = match &identity {
+        .unwrap_or_else(|| format!("the AWS endpoints of {code}"));
+
+    // Who am I: the first signed call, which also tells whether the endpoint answers.
+    let started = Instant::now();
+    let identity = connected.cloud.identity.caller_identity().await;
+    let elapsed = started.elapsed();
+    let credentials = format!("Credentials: {}.", session.credential_source);
+    let refusal = match identity {
         Ok(id) => {
             checks.push(
                 Check::pass(
                     "identity",
                     format!("Account {}, acting as {}.", id.account, id.arn),
                 )
-                .detail(format!("Credentials: {}.", session.credential_source)),
+                .detail(credentials),
             );
-            true
+            checks.push(region_check(&connected).await);
+            checks.push(Check::pass(
+                "endpoint",
+                format!("{endpoint} answered in {} ms.", elapsed.as_millis()),
+            ));
+            checks.push(clock_check(&connected).await);
+            return Some(code);
         }
         Err(e) => {
             checks.push(
@@ -76,90 +84,107 @@ async fn cloud_checks(
                     "Could not find out who the installer acts as.",
                     e.to_string(),
                 )
-                .detail(format!("Credentials: {}.", session.credential_source)),
+                .detail(credentials),
             );
-            !matches!(e, CloudError::Unavailable { .. })
+            e
         }
     };
-
-    // Which region and why.
-    let code = &connected.region.code;
-    let region_check = match connected.cloud.regions.list_regions().await {
-        Ok(list) => {
-            let name = known_region(code.as_str()).map(|k| k.name);
-            match list.iter().find(|r| &r.code == code) {
-                None => Check::fail(
-                    "region",
-                    format!(
-                        "Region {code} (from {}) is not available to this account.",
-                        connected.region.source
-                    ),
-                    RegionRefusal::NotInAccount {
-                        code: code.to_string(),
-                    }
-                    .to_string(),
-                ),
-                Some(r) => match check_opt_in(code, r.opt_in, name.as_deref()) {
-                    Err(refusal) => Check::fail(
-                        "region",
-                        format!(
-                            "Region {code} (from {}) is not enabled.",
-                            connected.region.source
-                        ),
-                        refusal.to_string(),
-                    ),
-                    Ok(()) => {
-                        let label = name.map_or(code.to_string(), |n| format!("{code} ({n})"));
-                        let zones = connected.cloud.regions.availability_zones(code).await;
-                        let check = Check::pass(
-                            "region",
-                            format!("{label}, chosen by {}.", connected.region.source),
-                        )
-                        .detail(format!("Opt-in status: {}.", r.opt_in.as_str()));
-                        match zones {
-                            Ok(z) => check.detail(format!("{} availability zones.", z.len())),
-                            Err(e) => check.detail(format!("Availability zones unknown: {e}")),
-                        }
-                    }
-                },
-            }
-        }
-        Err(e) => Check::fail(
-            "region",
-            format!(
-                "Could not list the account's regions (region {code} from {}).",
-                connected.region.source
-            ),
-            e.to_string(),
+    // Every other call would be refused the same way.
+    checks.push(Check::skipped(
+        "region",
+        format!(
+            "skipped: region {code} (from {}) cannot be checked without a working identity",
+            connected.region.source
         ),
+    ));
+    match refusal {
+        CloudError::MissingCredentials { .. } => {
+            checks.push(Check::skipped(
+                "endpoint",
+                format!(
+                    "skipped: nothing was sent to {endpoint}; there are no credentials to sign \
+                     a request"
+                ),
+            ));
+            checks.push(Check::skipped(
+                "clock",
+                "skipped: AWS's clock is read from a signed call, and there are no credentials",
+            ));
+        }
+        CloudError::Unavailable { .. } => {
+            checks.push(Check::fail(
+                "endpoint",
+                format!("{endpoint} did not answer."),
+                "Check the instance's route to AWS (NAT gateway, VPC endpoints for sts, ec2, \
+                 cloudformation, acm and route53, or an HTTPS proxy via HTTPS_PROXY), then run \
+                 again.",
+            ));
+            checks.push(Check::skipped("clock", "skipped: AWS did not answer"));
+        }
+        _ => {
+            // AWS answered with a refusal, and the refusal carries its clock:
+            // a clock too far off is one reason signatures are refused.
+            checks.push(Check::pass(
+                "endpoint",
+                format!("{endpoint} answered (with the refusal above)."),
+            ));
+            checks.push(clock_check(&connected).await);
+        }
+    }
+    Some(code)
+}
+
+/// Which region and why, and whether the account can use it.
+async fn region_check(connected: &Connected) -> Check {
+    let code = &connected.region.code;
+    let source = &connected.region.source;
+    let list = match connected.cloud.regions.list_regions().await {
+        Ok(list) => list,
+        Err(e) => {
+            return Check::fail(
+                "region",
+                format!("Could not list the account's regions (region {code} from {source})."),
+                e.to_string(),
+            );
+        }
     };
-    checks.push(region_check);
+    let name = known_region(code.as_str()).map(|k| k.name);
+    let Some(r) = list.iter().find(|r| &r.code == code) else {
+        return Check::fail(
+            "region",
+            format!("Region {code} (from {source}) is not available to this account."),
+            RegionRefusal::NotInAccount {
+                code: code.to_string(),
+            }
+            .to_string(),
+        );
+    };
+    if let Err(refusal) = check_opt_in(code, r.opt_in, name.as_deref()) {
+        return Check::fail(
+            "region",
+            format!("Region {code} (from {source}) is not enabled."),
+            refusal.to_string(),
+        );
+    }
+    let label = name.map_or(code.to_string(), |n| format!("{code} ({n})"));
+    let check = Check::pass("region", format!("{label}, chosen by {source}."))
+        .detail(format!("Opt-in status: {}.", r.opt_in.as_str()));
+    match connected.cloud.regions.availability_zones(code).await {
+        Ok(z) => check.detail(format!("{} availability zones.", z.len())),
+        Err(e) => check.detail(format!("Availability zones unknown: {e}")),
+    }
+}
 
-    // Endpoint reachable.
-    checks.push(if reached {
-        Check::pass(
-            "endpoint",
-            format!("{endpoint} answered in {} ms.", elapsed.as_millis()),
-        )
-    } else {
-        Check::fail(
-            "endpoint",
-            format!("{endpoint} did not answer."),
-            "Check the instance's route to AWS (NAT gateway, VPC endpoints for sts, ec2, \
-             cloudformation, acm and route53, or an HTTPS proxy via HTTPS_PROXY), then run again.",
-        )
-    });
-
-    // Clock skew.
-    checks.push(match connected.cloud.identity.server_time().await {
+/// The local clock against the `Date` AWS sends.
+async fn clock_check(connected: &Connected) -> Check {
+    match connected.cloud.identity.server_time().await {
         Ok(server) => judge::clock_skew(SystemTime::now(), server),
         Err(e) => Check::warn(
             "clock",
             "Could not read AWS's clock to compare.",
             e.to_string(),
         ),
-    });
-    Some(code.clone())
+    }
 }
 
 /// The saved answers parse, and their region is the one in use.

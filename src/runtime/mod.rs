@@ -46,6 +46,20 @@ pub enum ConnectFailure {
     Speed(f64),
 }
 
+impl ConnectFailure {
+    /// The operator's input was refused (a region, a sandbox setting), as
+    /// opposed to the connection failing: the CLI exits 2 for these.
+    pub fn is_refused_input(&self) -> bool {
+        match self {
+            ConnectFailure::Aws(aws::ConnectError::Region(_))
+            | ConnectFailure::Region(_)
+            | ConnectFailure::Faults { .. }
+            | ConnectFailure::Speed(_) => true,
+            ConnectFailure::Sandbox(_) => false,
+        }
+    }
+}
+
 /// Checks `--region` before anything else happens, so a refused region
 /// stops every command at once with the reason.
 pub fn check_region_flag(settings: &Settings) -> Result<(), RegionRefusal> {

@@ -45,8 +45,12 @@ where
 /// Errors that never reached AWS: no credentials, no connection.
 pub(crate) fn classify_transport(action: &str, service: &str, text: &str) -> CloudError {
     let lower = text.to_ascii_lowercase();
-    if lower.contains("no providers in chain provided credentials")
-        || lower.contains("credentialsnotloaded")
+    if chain_found_nothing(text) {
+        return CloudError::MissingCredentials {
+            detail: format!("{action}: {CHAIN_FOUND_NOTHING}"),
+        };
+    }
+    if lower.contains("credentialsnotloaded")
         || lower.contains("failed to load credentials")
         || lower.contains("no credentials")
     {
@@ -63,6 +67,18 @@ pub(crate) fn classify_transport(action: &str, service: &str, text: &str) -> Clo
         service: service.into(),
         detail: format!("{action}: {}", first_line(text)),
     }
+}
+
+/// What the default chain tried, for when it found nothing (the SDK's own
+/// text ends in an empty "Attempted:" list).
+pub(crate) const CHAIN_FOUND_NOTHING: &str = "nothing in the environment, the shared config \
+     and credentials files, SSO, web identity, the container endpoint or the instance role";
+
+/// The SDK's default chain ran and no provider had credentials.
+pub(crate) fn chain_found_nothing(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("no providers in chain provided credentials")
+        || lower.contains("no credentials found in chain")
 }
 
 fn first_line(text: &str) -> &str {
@@ -89,31 +105,26 @@ pub(crate) fn classify(
     } else {
         format!("{code_str}: {message}")
     };
+    if is_clock_skew(code_str, message) {
+        return CloudError::ClockSkew { detail };
+    }
     match code_str {
+        // EC2 uses AuthFailure also for regions the account has not enabled.
+        "AuthFailure" if message.contains("not enabled") => CloudError::RegionNotEnabled { detail },
+        "OptInRequired" => CloudError::RegionNotEnabled { detail },
         "ExpiredToken"
         | "ExpiredTokenException"
-        | "RequestExpired"
         | "InvalidClientTokenId"
         | "UnrecognizedClientException"
         | "AuthFailure"
         | "SignatureDoesNotMatch"
         | "InvalidToken"
-        | "TokenRefreshRequired" => {
-            // EC2 uses AuthFailure also for regions the account has not enabled.
-            if code_str == "AuthFailure" && message.contains("not enabled") {
-                return CloudError::AccessDenied {
-                    action: action.into(),
-                    detail,
-                };
-            }
-            CloudError::ExpiredCredentials { detail }
-        }
+        | "TokenRefreshRequired" => CloudError::ExpiredCredentials { detail },
         "AccessDenied"
         | "AccessDeniedException"
         | "UnauthorizedOperation"
         | "UnauthorizedAccess"
-        | "Forbidden"
-        | "OptInRequired" => CloudError::AccessDenied {
+        | "Forbidden" => CloudError::AccessDenied {
             action: action.into(),
             detail,
         },
@@ -196,6 +207,15 @@ pub(crate) fn classify(
     }
 }
 
+/// A signature refused for its time: EC2's RequestExpired, S3's
+/// RequestTimeTooSkewed, and the "Signature expired" of the query APIs
+/// (STS, CloudFormation), which otherwise say SignatureDoesNotMatch.
+fn is_clock_skew(code: &str, message: &str) -> bool {
+    matches!(code, "RequestExpired" | "RequestTimeTooSkewed")
+        || message.contains("Signature expired")
+        || message.contains("Signature not yet current")
+}
+
 /// CloudFormation says "Stack with id X does not exist" (and ChangeSet
 /// variants) as a ValidationError.
 fn is_missing_stack(message: &str) -> bool {
@@ -220,7 +240,25 @@ mod tests {
                 "expired",
             ),
             ("ExpiredTokenException", "", 400, "expired"),
-            ("RequestExpired", "", 400, "expired"),
+            (
+                "RequestExpired",
+                "Request has expired. Timestamp date is 2026-11-24T08:00:00Z",
+                400,
+                "clock",
+            ),
+            (
+                "SignatureDoesNotMatch",
+                "Signature expired: 20261124T080000Z is now earlier than 20261124T081000Z",
+                403,
+                "clock",
+            ),
+            (
+                "InvalidSignatureException",
+                "Signature not yet current",
+                400,
+                "clock",
+            ),
+            ("RequestTimeTooSkewed", "", 403, "clock"),
             ("InvalidClientTokenId", "", 403, "expired"),
             ("UnrecognizedClientException", "", 400, "expired"),
             (
@@ -242,7 +280,13 @@ mod tests {
                 "AuthFailure",
                 "This region is not enabled for your account",
                 401,
-                "denied",
+                "region",
+            ),
+            (
+                "OptInRequired",
+                "You are not subscribed to this service",
+                401,
+                "region",
             ),
             ("Throttling", "Rate exceeded", 400, "throttled"),
             ("ThrottlingException", "", 400, "throttled"),
@@ -292,6 +336,12 @@ mod tests {
             ("InternalFailure", "", 500, "unavailable"),
             ("SomethingNew", "", 502, "unavailable"),
             ("SomethingNew", "odd", 400, "other"),
+            (
+                "DryRunOperation",
+                "Request would have succeeded, but DryRun flag is set.",
+                412,
+                "other",
+            ),
         ];
         for (code, message, status, want) in table {
             let got = c(code, message, *status);
@@ -299,6 +349,8 @@ mod tests {
                 CloudError::ExpiredCredentials { .. } => "expired",
                 CloudError::MissingCredentials { .. } => "missing",
                 CloudError::AccessDenied { .. } => "denied",
+                CloudError::RegionNotEnabled { .. } => "region",
+                CloudError::ClockSkew { .. } => "clock",
                 CloudError::Throttled { .. } => "throttled",
                 CloudError::NotFound { .. } => "not found",
                 CloudError::InvalidInput { .. } => "invalid",

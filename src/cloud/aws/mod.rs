@@ -200,14 +200,14 @@ async fn credential_source(sdk: &SdkConfig, opts: &AwsOptions) -> String {
                 .unwrap_or_default();
             describe_source(&features, opts)
         }
-        Ok(Err(e)) => format!(
-            "none found ({})",
-            aws_smithy_types::error::display::DisplayErrorContext(&e)
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-        ),
+        Ok(Err(e)) => {
+            let text = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+            if error::chain_found_nothing(&text) {
+                format!("none found ({})", error::CHAIN_FOUND_NOTHING)
+            } else {
+                format!("none found ({})", text.lines().next().unwrap_or_default())
+            }
+        }
         Err(_) => "none found (the credential chain did not answer within 10 s)".into(),
     }
 }
@@ -379,9 +379,12 @@ impl Identity for AwsPorts {
 
     async fn server_time(&self) -> CloudResult<SystemTime> {
         *self.wire.last_date.lock().expect("date slot") = None;
-        self.caller_identity().await?;
+        // A refused call still carries AWS's Date: exactly the case (a clock
+        // too far off to sign) where the skew matters most.
+        let call = self.caller_identity().await;
         let date = self.wire.last_date.lock().expect("date slot").clone();
         let Some(date) = date else {
+            call?;
             return Err(CloudError::Other {
                 action: "sts:GetCallerIdentity".into(),
                 code: "NoDateHeader".into(),
