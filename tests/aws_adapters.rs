@@ -528,6 +528,45 @@ async fn an_update_keeps_previous_values_and_a_deleted_stack_is_gone() {
 }
 
 #[tokio::test]
+async fn a_deleted_change_set_is_gone_and_its_stack_never_started() {
+    let (cloud, _) = cloud("us-east-1").await;
+    cloud
+        .stacks
+        .create_change_set(&ChangeSetRequest {
+            stack_name: "ph-review".into(),
+            change_set_name: "preview-1".into(),
+            kind: ChangeSetKind::Create,
+            template_body: TEMPLATE.into(),
+            parameters: vec![param("Label", "first")],
+            tags: vec![],
+            capabilities: vec![],
+            on_stack_failure: None,
+            client_token: None,
+            description: None,
+        })
+        .await
+        .unwrap();
+    cloud
+        .stacks
+        .delete_change_set("ph-review", "preview-1")
+        .await
+        .unwrap();
+    let err = cloud
+        .stacks
+        .describe_change_set("ph-review", "preview-1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CloudError::NotFound { .. }), "{err:?}");
+    let stack = cloud.stacks.describe_stack("ph-review").await.unwrap();
+    assert!(
+        stack
+            .as_ref()
+            .is_none_or(|s| s.status == StackStatus::ReviewInProgress),
+        "{stack:?}"
+    );
+}
+
+#[tokio::test]
 async fn events_of_an_unknown_stack_and_a_bad_template_are_reported_as_such() {
     let (cloud, _) = cloud("us-east-1").await;
     let err = cloud

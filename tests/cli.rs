@@ -277,6 +277,36 @@ fn a_malformed_fault_script_is_named_and_nothing_runs() {
 }
 
 #[test]
+fn throttling_slows_the_installer_down_instead_of_failing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = dir.path().join("faults.toml");
+    // Every other call AWS (the sandbox) refuses with Throttling.
+    std::fs::write(&faults, "[throttle]\nshare = 0.5\n").unwrap();
+    let faults = faults.to_str().unwrap();
+    for command in ["regions", "doctor"] {
+        let out = run(
+            dir.path(),
+            &["--sandbox", "--sandbox-faults", faults, command],
+        );
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{command}: {stdout}{stderr}");
+        assert!(
+            !stdout.contains("throttl") && !stderr.contains("throttl"),
+            "{stdout}{stderr}"
+        );
+    }
+    let out = run(
+        dir.path(),
+        &["--sandbox", "--sandbox-faults", faults, "regions"],
+    );
+    let (stdout, _) = text(&out);
+    assert!(stdout.starts_with("34 commercial AWS regions"), "{stdout}");
+    // Every usable region still has its zone count (none was lost to throttling).
+    let w1 = stdout.lines().find(|l| l.contains("us-west-1")).unwrap();
+    assert!(w1.trim_end().ends_with(" 2"), "{w1}");
+}
+
+#[test]
 fn doctor_refuses_saved_answers_naming_a_refused_region_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let state = ph_installer::store::StateDir::open(dir.path(), true).unwrap();

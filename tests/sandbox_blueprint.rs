@@ -12,7 +12,7 @@ use ph_installer::cloud::sandbox::clock::ManualClock;
 use ph_installer::cloud::sandbox::faults::FaultScript;
 use ph_installer::cloud::sandbox::{SandboxAccount, SandboxOptions};
 use ph_installer::cloud::types::*;
-use ph_installer::core::blueprint::plan::{self, Inputs, Value};
+use ph_installer::core::blueprint::plan::{self, Inputs};
 use ph_installer::core::blueprint::{Blueprint, template_text};
 use ph_installer::core::secret::Secret;
 use ph_installer::core::stack::StackStatus;
@@ -89,10 +89,7 @@ async fn deploy_everything(
                         .iter()
                         .map(|p| ParameterInput {
                             key: p.key.clone(),
-                            value: ParameterValue::Value(match &p.value {
-                                Value::Plain(v) => v.clone(),
-                                Value::Secret(s) => s.expose().to_string(),
-                            }),
+                            value: p.value.clone().into(),
                         })
                         .collect(),
                     tags: vec![Tag::new("ph:install", "demo")],

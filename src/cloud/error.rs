@@ -128,6 +128,19 @@ mod tests {
     }
 
     #[test]
+    fn throttling_that_outlasted_the_retries_says_to_wait_and_run_again() {
+        let msg = CloudError::Throttled {
+            action: "ec2:DescribeRegions".into(),
+            retry_after: None,
+        }
+        .to_string();
+        assert!(
+            msg.contains("ec2:DescribeRegions") && msg.contains("Wait a minute and run again"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn expired_credentials_say_nothing_was_lost() {
         let msg = CloudError::ExpiredCredentials {
             detail: "ExpiredToken".into(),

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::core::region::{OptInStatus, RegionCode};
+use crate::core::secret::Secret;
 use crate::core::stack::{ResourceStatus, StackStatus};
 
 // ---------------------------------------------------------------- regions
@@ -242,14 +243,37 @@ pub struct Stack {
     pub termination_protection: bool,
 }
 
-/// A parameter value for a create or update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A parameter value for a create or update. A secret stays typed (its
+/// `Debug` redacts) until the adapter hands it to the one call that sends it;
+/// requests carrying one are deliberately not serializable.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParameterValue {
     Value(String),
+    Secret(Secret),
     UsePrevious,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl ParameterValue {
+    /// The value to send, `None` for `UsePrevious`.
+    pub fn expose(&self) -> Option<&str> {
+        match self {
+            ParameterValue::Value(v) => Some(v),
+            ParameterValue::Secret(s) => Some(s.expose()),
+            ParameterValue::UsePrevious => None,
+        }
+    }
+}
+
+impl From<crate::core::blueprint::plan::Value> for ParameterValue {
+    fn from(value: crate::core::blueprint::plan::Value) -> Self {
+        match value {
+            crate::core::blueprint::plan::Value::Plain(v) => ParameterValue::Value(v),
+            crate::core::blueprint::plan::Value::Secret(s) => ParameterValue::Secret(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParameterInput {
     pub key: String,
     pub value: ParameterValue,
@@ -269,7 +293,7 @@ pub enum OnStackFailure {
     Delete,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeSetRequest {
     pub stack_name: String,
     pub change_set_name: String,
@@ -365,7 +389,7 @@ pub struct ExecuteRequest {
 }
 
 /// A direct update, used to retry a CREATE_FAILED stack with rollback disabled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateRequest {
     pub stack_name: String,
     pub template_body: String,
@@ -463,4 +487,32 @@ pub struct MetadataChange {
     pub http_tokens: Option<HttpTokens>,
     pub hop_limit: Option<u8>,
     pub endpoint_enabled: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_carrying_a_secret_never_shows_it_when_formatted() {
+        let value = "pw-4f9c2-never-shown";
+        let request = ChangeSetRequest {
+            stack_name: "ph-demo-rds".into(),
+            change_set_name: "install-1".into(),
+            kind: ChangeSetKind::Create,
+            template_body: "{}".into(),
+            parameters: vec![ParameterInput {
+                key: "DbMasterPassword".into(),
+                value: crate::core::blueprint::plan::Value::Secret(Secret::new(value)).into(),
+            }],
+            tags: vec![],
+            capabilities: vec![],
+            on_stack_failure: None,
+            client_token: None,
+            description: None,
+        };
+        assert!(!format!("{request:?}").contains(value));
+        assert!(!format!("{request:#?}").contains(value));
+        assert_eq!(request.parameters[0].value.expose(), Some(value));
+    }
 }

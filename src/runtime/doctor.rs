@@ -5,6 +5,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
+use super::retry::{Backoff, patiently};
 use super::{Connected, Settings, connect};
 use crate::cloud::CloudError;
 use crate::core::answers::Answers;
@@ -57,7 +58,10 @@ async fn cloud_checks(
 
     // Who am I: the first signed call, which also tells whether the endpoint answers.
     let started = Instant::now();
-    let identity = connected.cloud.identity.caller_identity().await;
+    let identity = patiently(Backoff::default(), || {
+        connected.cloud.identity.caller_identity()
+    })
+    .await;
     let elapsed = started.elapsed();
     let credentials = format!("Credentials: {}.", session.credential_source);
     let refusal = match identity {
@@ -138,7 +142,11 @@ async fn cloud_checks(
 async fn region_check(connected: &Connected) -> Check {
     let code = &connected.region.code;
     let source = &connected.region.source;
-    let list = match connected.cloud.regions.list_regions().await {
+    let list = match patiently(Backoff::default(), || {
+        connected.cloud.regions.list_regions()
+    })
+    .await
+    {
         Ok(list) => list,
         Err(e) => {
             return Check::fail(
@@ -169,7 +177,11 @@ async fn region_check(connected: &Connected) -> Check {
     let label = name.map_or(code.to_string(), |n| format!("{code} ({n})"));
     let check = Check::pass("region", format!("{label}, chosen by {source}."))
         .detail(format!("Opt-in status: {}.", r.opt_in.as_str()));
-    match connected.cloud.regions.availability_zones(code).await {
+    match patiently(Backoff::default(), || {
+        connected.cloud.regions.availability_zones(code)
+    })
+    .await
+    {
         Ok(z) => check.detail(format!("{} availability zones.", z.len())),
         Err(e) => check.detail(format!("Availability zones unknown: {e}")),
     }
@@ -177,7 +189,11 @@ async fn region_check(connected: &Connected) -> Check {
 
 /// The local clock against the `Date` AWS sends.
 async fn clock_check(connected: &Connected) -> Check {
-    match connected.cloud.identity.server_time().await {
+    match patiently(Backoff::default(), || {
+        connected.cloud.identity.server_time()
+    })
+    .await
+    {
         Ok(server) => judge::clock_skew(SystemTime::now(), server),
         Err(e) => Check::warn(
             "clock",

@@ -2,6 +2,7 @@
 
 pub mod doctor;
 pub mod regions;
+pub mod retry;
 
 use std::path::{Path, PathBuf};
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::retry::{Backoff, patiently};
 use crate::cloud::{CloudResult, Regions};
 use crate::core::regions::{RegionRow, merge};
 
@@ -16,8 +17,7 @@ const PARALLEL: usize = 8;
 const PER_REGION: Duration = Duration::from_secs(10);
 
 pub async fn collect(regions: Arc<dyn Regions>) -> CloudResult<Vec<RegionRow>> {
-    let account: Vec<_> = regions
-        .list_regions()
+    let account: Vec<_> = patiently(Backoff::default(), || regions.list_regions())
         .await?
         .into_iter()
         .map(|r| (r.code, r.opt_in))
@@ -29,7 +29,11 @@ pub async fn collect(regions: Arc<dyn Regions>) -> CloudResult<Vec<RegionRow>> {
         let (regions, gate, code) = (regions.clone(), gate.clone(), row.code.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            let zones = tokio::time::timeout(PER_REGION, regions.availability_zones(&code)).await;
+            let zones = tokio::time::timeout(
+                PER_REGION,
+                patiently(Backoff::default(), || regions.availability_zones(&code)),
+            )
+            .await;
             match zones {
                 Ok(Ok(z)) => (i, Some(z.iter().filter(|z| z.state == "available").count())),
                 Ok(Err(e)) => {

@@ -5,12 +5,16 @@
 //! apart by giving each its own AWS account (moto's `x-moto-account-id`
 //! header), so they can run in parallel against one server.
 //!
-//! Stopping it: the server is started from a thread that lives as long as
-//! the test process, with the parent-death signal set to SIGKILL, so the
-//! kernel kills it by its PID however the test binary ends (success, panic,
-//! or being killed itself).
+//! Ready: the server counts as up once its own API answers HTTP 200, not
+//! merely once its port accepts connections.
+//!
+//! Stopping it: when the test binary exits, an exit handler sends the server
+//! SIGTERM by its PID. As a backstop for the exits that run no handler (the
+//! binary killed by a signal), the server is started from a thread that lives
+//! as long as the test process with the parent-death signal set to SIGKILL,
+//! so the kernel kills it then.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -104,11 +108,16 @@ fn start() -> Moto {
         .recv_timeout(Duration::from_secs(60))
         .expect("moto_server did not announce its port within 60 s")
         .unwrap_or_else(|e| panic!("{e}; run scripts/test to (re)install moto"));
+    // SAFETY: registering a plain `extern "C"` function with the C runtime.
+    unsafe {
+        libc::atexit(stop_at_exit);
+    }
+    STARTED_PID.store(pid, Ordering::SeqCst);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !answers(port) {
         assert!(
             Instant::now() < deadline,
-            "moto_server on port {port} never answered"
+            "moto_server on port {port} never answered GET /moto-api/data.json"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -117,6 +126,35 @@ fn start() -> Moto {
         port,
         pid,
     }
+}
+
+static STARTED_PID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Stops the server by its PID when the test binary exits.
+extern "C" fn stop_at_exit() {
+    let pid = STARTED_PID.load(Ordering::SeqCst);
+    if pid != 0 {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+}
+
+/// moto's own API answers 200: the server is ready for requests.
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "GET /moto-api/data.json HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
 /// A fresh 12-digit account id, so each test sees an empty account.
@@ -135,6 +173,8 @@ pub fn options(region: &str, account: &str) -> AwsOptions {
         static_credentials: Some(("testing".into(), "testing".into())),
         extra_headers: vec![("x-moto-account-id".into(), account.into())],
         skip_instance_metadata: true,
+        // moto answers an operation it lacks with HTTP 500: fail at once.
+        max_attempts: Some(1),
     }
 }
 

@@ -32,6 +32,15 @@ fn options(
     }
 }
 
+/// EC2 answers every dry run with an error: `DryRunOperation` when the call
+/// would have succeeded, `UnauthorizedOperation` when it would be denied.
+fn dry_run_outcome(dry_run: bool, err: CloudError) -> CloudResult<Option<MetadataOptions>> {
+    match err {
+        CloudError::Other { code, .. } if dry_run && code == "DryRunOperation" => Ok(None),
+        other => Err(other),
+    }
+}
+
 impl AwsPorts {
     async fn modify(
         &self,
@@ -67,11 +76,7 @@ impl AwsPorts {
                     o.state(),
                 )
             })),
-            Err(e) => match map_sdk_error(MODIFY, "EC2", e) {
-                // A dry run that would have succeeded.
-                CloudError::Other { code, .. } if dry_run && code == "DryRunOperation" => Ok(None),
-                other => Err(other),
-            },
+            Err(e) => dry_run_outcome(dry_run, map_sdk_error(MODIFY, "EC2", e)),
         }
     }
 }
@@ -162,5 +167,37 @@ impl Instances for AwsPorts {
                 code: "NoMetadataOptions".into(),
                 message: format!("EC2 returned no metadata options for {instance_id}"),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::aws::error::classify;
+
+    fn ec2_error(code: &str, message: &str, status: u16) -> CloudError {
+        classify(MODIFY, "EC2", Some(code), message, Some(status))
+    }
+
+    #[test]
+    fn a_dry_run_ec2_would_allow_is_ok_and_one_it_would_deny_names_the_action() {
+        let would_succeed = ec2_error(
+            "DryRunOperation",
+            "Request would have succeeded, but DryRun flag is set.",
+            412,
+        );
+        assert_eq!(dry_run_outcome(true, would_succeed.clone()), Ok(None));
+        // Outside a dry run the same code is not success.
+        assert!(dry_run_outcome(false, would_succeed).is_err());
+        let denied = ec2_error(
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation.",
+            403,
+        );
+        let err = dry_run_outcome(true, denied).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("Grant {MODIFY}")),
+            "{err}"
+        );
     }
 }

@@ -36,7 +36,7 @@ use crate::core::region::{
 };
 
 /// How to reach AWS. Everything defaults to the AWS CLI's behaviour.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AwsOptions {
     /// `--region`: wins over every other source.
     pub region: Option<String>,
@@ -51,6 +51,30 @@ pub struct AwsOptions {
     pub extra_headers: Vec<(String, String)>,
     /// Skip the instance-metadata region lookup (it costs a timeout off EC2).
     pub skip_instance_metadata: bool,
+    /// Attempts per call including the first (`None`: the default, 5). An
+    /// emulator's HTTP 500 for an operation it lacks should fail at once.
+    pub max_attempts: Option<u32>,
+}
+
+impl std::fmt::Debug for AwsOptions {
+    /// Names the access key id but never the secret key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsOptions")
+            .field("region", &self.region)
+            .field("profile", &self.profile)
+            .field("endpoint_url", &self.endpoint_url)
+            .field(
+                "static_credentials",
+                &self
+                    .static_credentials
+                    .as_ref()
+                    .map(|(key, _)| format!("{key} / <redacted>")),
+            )
+            .field("extra_headers", &self.extra_headers)
+            .field("skip_instance_metadata", &self.skip_instance_metadata)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
 }
 
 /// A cloud on AWS and how it was reached.
@@ -76,7 +100,9 @@ pub async fn connect(opts: &AwsOptions) -> Result<AwsConnection, ConnectError> {
     let region = resolve(opts).await?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.code.as_str().to_string()))
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .retry_config(
+            RetryConfig::standard().with_max_attempts(opts.max_attempts.unwrap_or(MAX_ATTEMPTS)),
+        )
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
@@ -406,6 +432,17 @@ impl Identity for AwsPorts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_of_the_options_never_shows_the_secret_key() {
+        let opts = AwsOptions {
+            static_credentials: Some(("AKIDEXAMPLE".into(), "wJalrXUtnFEMI-secret".into())),
+            ..AwsOptions::default()
+        };
+        let shown = format!("{opts:?}");
+        assert!(shown.contains("AKIDEXAMPLE"), "{shown}");
+        assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+    }
 
     #[test]
     fn the_credential_source_names_where_the_chain_found_them() {

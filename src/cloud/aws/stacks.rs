@@ -37,6 +37,7 @@ fn parameters(input: &[ParameterInput]) -> Vec<Parameter> {
             let b = Parameter::builder().parameter_key(&p.key);
             match &p.value {
                 ParameterValue::Value(v) => b.parameter_value(v),
+                ParameterValue::Secret(s) => b.parameter_value(s.expose()),
                 ParameterValue::UsePrevious => b.use_previous_value(true),
             }
             .build()
@@ -196,6 +197,8 @@ impl Stacks for AwsPorts {
     }
 
     async fn create_change_set(&self, r: &ChangeSetRequest) -> CloudResult<ChangeSetRef> {
+        // Secrets among the parameters print redacted.
+        tracing::debug!(stack = %r.stack_name, change_set = %r.change_set_name, kind = ?r.kind, parameters = ?r.parameters, "creating change set");
         let on_failure = r.on_stack_failure.map(|f| match f {
             OnStackFailure::DoNothing => cfn::types::OnStackFailure::DoNothing,
             OnStackFailure::Rollback => cfn::types::OnStackFailure::Rollback,
@@ -296,6 +299,7 @@ impl Stacks for AwsPorts {
     }
 
     async fn update_stack(&self, r: &UpdateRequest) -> CloudResult<()> {
+        tracing::debug!(stack = %r.stack_name, token = %r.client_request_token, parameters = ?r.parameters, "updating stack");
         self.cfn
             .update_stack()
             .stack_name(&r.stack_name)

@@ -346,7 +346,8 @@ impl CfnEngine {
                         prev.clone()
                     }
                 }
-                Some(ParameterValue::Value(v)) => {
+                Some(given @ (ParameterValue::Value(_) | ParameterValue::Secret(_))) => {
+                    let v = given.expose().unwrap_or_default();
                     self.check_value(action, name, def, v)?;
                     self.store_param(name, v, def.no_echo)
                 }

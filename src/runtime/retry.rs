@@ -1,0 +1,147 @@
+//! Patience with AWS: a call AWS throttled is tried again after a growing,
+//! jittered pause, so throttling slows the installer down instead of
+//! reaching the operator. Only `CloudError::Throttled` is retried here: the
+//! SDK already retries dropped connections and server errors itself.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::cloud::{CloudError, CloudResult};
+
+/// How long to wait between attempts.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Pause before the second attempt; doubled for each one after.
+    pub first: Duration,
+    /// No pause is longer than this.
+    pub cap: Duration,
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+}
+
+impl Default for Backoff {
+    /// 0.5 s, 1 s, 2 s, 4 s, 8 s, 8 s: about 23 s of patience before giving up.
+    fn default() -> Self {
+        Backoff {
+            first: Duration::from_millis(500),
+            cap: Duration::from_secs(8),
+            attempts: 7,
+        }
+    }
+}
+
+impl Backoff {
+    /// The pause after failed attempt `n` (1-based): half fixed, half random,
+    /// so parallel callers do not retry in step.
+    pub fn pause(&self, n: u32) -> Duration {
+        let full = self
+            .first
+            .saturating_mul(1 << n.saturating_sub(1).min(16))
+            .min(self.cap);
+        let half = full / 2;
+        let random = uuid::Uuid::new_v4().as_u128() as u64;
+        let jitter = if half.is_zero() {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(random % half.as_nanos().max(1) as u64)
+        };
+        half + jitter
+    }
+}
+
+/// Runs `call` until it succeeds, fails with anything but throttling, or
+/// has been throttled `backoff.attempts` times.
+pub async fn patiently<T, F, Fut>(backoff: Backoff, mut call: F) -> CloudResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = CloudResult<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(CloudError::Throttled {
+                action,
+                retry_after,
+            }) if attempt < backoff.attempts => {
+                let pause = retry_after.unwrap_or_else(|| backoff.pause(attempt));
+                tracing::info!(%action, attempt, pause_ms = pause.as_millis() as u64, "throttled; waiting before trying again");
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    const QUICK: Backoff = Backoff {
+        first: Duration::from_millis(1),
+        cap: Duration::from_millis(4),
+        attempts: 4,
+    };
+
+    fn throttled() -> CloudError {
+        CloudError::Throttled {
+            action: "cloudformation:DescribeStackEvents".into(),
+            retry_after: None,
+        }
+    }
+
+    async fn run(fail_first: u32, backoff: Backoff) -> (CloudResult<&'static str>, u32) {
+        let calls = Arc::new(AtomicU32::new(0));
+        let seen = calls.clone();
+        let result = patiently(backoff, || {
+            let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                if n <= fail_first {
+                    Err(throttled())
+                } else {
+                    Ok("events")
+                }
+            }
+        })
+        .await;
+        (result, calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn throttled_calls_are_retried_until_one_succeeds() {
+        let (result, calls) = run(3, QUICK).await;
+        assert_eq!(result, Ok("events"));
+        assert_eq!(calls, 4);
+    }
+
+    #[tokio::test]
+    async fn throttling_that_never_stops_reaches_the_caller_after_every_attempt() {
+        let (result, calls) = run(u32::MAX, QUICK).await;
+        assert_eq!(result, Err(throttled()));
+        assert_eq!(calls, QUICK.attempts);
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let result: CloudResult<()> = patiently(QUICK, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(CloudError::not_found("stack ph-demo-network")) }
+        })
+        .await;
+        assert!(matches!(result, Err(CloudError::NotFound { .. })));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn pauses_grow_and_stay_under_the_cap() {
+        let b = Backoff::default();
+        for n in 1..=10 {
+            let p = b.pause(n);
+            let full = (b.first * 2u32.pow(n - 1)).min(b.cap);
+            assert!(p >= full / 2 && p <= full, "attempt {n}: {p:?} vs {full:?}");
+        }
+    }
+}

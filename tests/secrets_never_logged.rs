@@ -1,0 +1,83 @@
+//! A NoEcho secret sent to CloudFormation through the real AWS adapter
+//! (against moto) never reaches the log files, even at `--log-level trace`,
+//! where the SDK would otherwise log requests as they go on the wire.
+
+mod support;
+
+use ph_installer::cloud::types::*;
+use ph_installer::core::blueprint::plan::Value;
+use ph_installer::core::secret::Secret;
+
+const SECRET: &str = "Zq7-secret-5b1f0e9d2c-never-logged";
+
+const TEMPLATE: &str = r#"{
+  "Parameters": {
+    "Label": { "Type": "String" },
+    "DbPassword": { "Type": "String", "NoEcho": true }
+  },
+  "Resources": {
+    "Setting": {
+      "Type": "AWS::SSM::Parameter",
+      "Properties": { "Name": "/ph/test/label", "Type": "String", "Value": { "Ref": "Label" } }
+    }
+  }
+}"#;
+
+#[test]
+fn a_noecho_value_sent_to_cloudformation_is_not_in_the_trace_log() {
+    let logs = tempfile::tempdir().unwrap();
+    let (subscriber, guard) = ph_installer::logging::subscriber(logs.path(), "trace").unwrap();
+    let _default = tracing::subscriber::set_default(subscriber);
+    // One thread: every task of the call logs through the subscriber above.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (cloud, _) = support::moto::cloud("us-east-1").await;
+        let request = ChangeSetRequest {
+            stack_name: "ph-demo-rds".into(),
+            change_set_name: "install-1".into(),
+            kind: ChangeSetKind::Create,
+            template_body: TEMPLATE.into(),
+            parameters: vec![
+                ParameterInput {
+                    key: "Label".into(),
+                    value: ParameterValue::Value("visible-label-value".into()),
+                },
+                ParameterInput {
+                    key: "DbPassword".into(),
+                    value: Value::Secret(Secret::new(SECRET)).into(),
+                },
+            ],
+            tags: vec![Tag::new("ph:install", "demo")],
+            capabilities: vec![],
+            on_stack_failure: Some(OnStackFailure::DoNothing),
+            client_token: None,
+            description: None,
+        };
+        cloud.stacks.create_change_set(&request).await.unwrap();
+        cloud
+            .stacks
+            .execute_change_set(&ExecuteRequest {
+                stack_name: "ph-demo-rds".into(),
+                change_set_name: "install-1".into(),
+                disable_rollback: true,
+                client_request_token: "exec-1".into(),
+            })
+            .await
+            .unwrap();
+    });
+    drop(rt);
+    drop(_default);
+    drop(guard);
+
+    let mut all = String::new();
+    for entry in std::fs::read_dir(logs.path()).unwrap() {
+        all.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    // The call was logged, with its parameters: the plain one visible, the secret not.
+    assert!(all.contains("creating change set"), "{all}");
+    assert!(all.contains("visible-label-value"), "{all}");
+    assert!(!all.contains(SECRET), "the secret is in the log:\n{all}");
+}
