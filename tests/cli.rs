@@ -271,9 +271,12 @@ fn a_malformed_fault_script_is_named_and_nothing_runs() {
         ],
     );
     let (stdout, stderr) = text(&out);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stdout.is_empty());
-    assert!(stderr.contains("faults.toml"), "{stderr}");
+    assert!(
+        stderr.contains("faults.toml") && stderr.contains("share"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@ pub mod doctor;
 pub mod regions;
 pub mod retry;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::cloud::Cloud;
 use crate::cloud::aws::{self, AwsOptions};
@@ -39,8 +39,6 @@ pub enum ConnectFailure {
     Aws(#[from] aws::ConnectError),
     #[error(transparent)]
     Sandbox(#[from] sandbox::SandboxError),
-    #[error("Could not read the sandbox fault script {}: {message}", path.display())]
-    Faults { path: PathBuf, message: String },
     #[error("{0}")]
     Region(#[from] RegionRefusal),
     #[error("--sandbox-speed must be a number above 0 (virtual seconds per real second), not {0}.")]
@@ -54,9 +52,8 @@ impl ConnectFailure {
         match self {
             ConnectFailure::Aws(aws::ConnectError::Region(_))
             | ConnectFailure::Region(_)
-            | ConnectFailure::Faults { .. }
             | ConnectFailure::Speed(_) => true,
-            ConnectFailure::Sandbox(_) => false,
+            ConnectFailure::Sandbox(e) => e.is_fault_script(),
         }
     }
 }
@@ -70,17 +67,6 @@ pub fn check_region_flag(settings: &Settings) -> Result<(), RegionRefusal> {
     }
 }
 
-fn load_faults(path: &Path) -> Result<FaultScript, ConnectFailure> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConnectFailure::Faults {
-        path: path.to_path_buf(),
-        message: format!("{e}"),
-    })?;
-    FaultScript::from_toml(&text).map_err(|e| ConnectFailure::Faults {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
 /// Connects to the sandbox account (kept in the state dir) or to AWS.
 pub async fn connect(settings: &Settings, state: &StateDir) -> Result<Connected, ConnectFailure> {
     if settings.sandbox {
@@ -89,7 +75,7 @@ pub async fn connect(settings: &Settings, state: &StateDir) -> Result<Connected,
             return Err(ConnectFailure::Speed(speed));
         }
         let faults = match &settings.sandbox_faults {
-            Some(p) => load_faults(p)?,
+            Some(p) => sandbox::load_fault_script(p)?,
             None => FaultScript::default(),
         };
         let account = SandboxAccount::open(SandboxOptions {

@@ -2,7 +2,7 @@
 //! session (say SSM while SSH is open) is told who holds it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -70,11 +70,9 @@ impl InstallLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
                 return Err(StoreError::Locked(LockHeld {
                     path: path.to_path_buf(),
-                    holder: serde_json::from_str(&text).ok(),
+                    holder: read_holder(path),
                 }));
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::io("lock", path, e)),
@@ -106,14 +104,49 @@ impl InstallLock {
         };
         match file.try_lock_shared() {
             Ok(()) => Ok(None),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let text = std::fs::read_to_string(path).unwrap_or_default();
-                Ok(serde_json::from_str(&text).ok())
-            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(read_holder(path)),
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(StoreError::io("inspect the lock", path, e))
             }
         }
+    }
+}
+
+impl Drop for InstallLock {
+    /// Clears the holder before the OS releases the lock, so the file never
+    /// names a session that has ended.
+    fn drop(&mut self) {
+        let _ = self._file.set_len(0);
+    }
+}
+
+/// Who holds the lock, as the holder wrote it. The holder writes just after
+/// taking the lock, and a session that crashed left its own record behind:
+/// a record that is missing, torn or names a process that is gone is read
+/// again for a moment before giving up.
+fn read_holder(path: &Path) -> Option<Holder> {
+    let mut last = None;
+    for _ in 0..10 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Ok(h) = serde_json::from_str::<Holder>(&text) {
+            if process_alive(h.pid) {
+                return Some(h);
+            }
+            last = Some(h);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    last
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks existence; EPERM means it exists under another user.
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
     }
 }
 
@@ -153,6 +186,28 @@ mod tests {
         );
         drop(first);
         assert!(InstallLock::probe(&p).unwrap().is_none());
+        // The ended session is no longer named in the file.
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "");
         InstallLock::acquire(&p, "again").unwrap();
+    }
+
+    #[test]
+    fn a_record_left_by_a_crashed_session_is_not_taken_for_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        // A session that crashed (no such PID) left its record.
+        let stale = Holder {
+            pid: 999_999_999,
+            user: "ghost".into(),
+            since: SystemTime::UNIX_EPOCH,
+            command: "ph-installer (crashed)".into(),
+        };
+        std::fs::write(&p, serde_json::to_string(&stale).unwrap()).unwrap();
+        assert!(InstallLock::probe(&p).unwrap().is_none(), "not locked");
+        let held = InstallLock::acquire(&p, "ph-installer (ssh)").unwrap();
+        let holder = InstallLock::probe(&p).unwrap().unwrap();
+        assert_eq!(holder.pid, std::process::id());
+        assert_eq!(holder.command, "ph-installer (ssh)");
+        drop(held);
     }
 }

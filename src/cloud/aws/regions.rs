@@ -25,10 +25,7 @@ impl Regions for AwsPorts {
             .filter_map(|r| {
                 // Other partitions (an emulator lists GovCloud and China) are dropped here.
                 let code = parse_region(r.region_name()?).ok()?;
-                let opt_in = r
-                    .opt_in_status()
-                    .and_then(OptInStatus::parse)
-                    .unwrap_or(OptInStatus::OptInNotRequired);
+                let opt_in = opt_in_of(r.opt_in_status());
                 Some(AccountRegion { code, opt_in })
             })
             .collect();
@@ -97,5 +94,28 @@ impl Regions for AwsPorts {
             .filter(|t| offered.contains(t))
             .cloned()
             .collect())
+    }
+}
+
+/// No status at all (an older API or an emulator) means an always-on
+/// region; a status this build does not know is treated as not enabled, so
+/// a region is never used on a guess.
+fn opt_in_of(status: Option<&str>) -> OptInStatus {
+    match status {
+        None => OptInStatus::OptInNotRequired,
+        Some(s) => OptInStatus::parse(s).unwrap_or(OptInStatus::NotOptedIn),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_opt_in_status_this_build_does_not_know_is_not_taken_as_enabled() {
+        assert_eq!(opt_in_of(None), OptInStatus::OptInNotRequired);
+        assert_eq!(opt_in_of(Some("opted-in")), OptInStatus::OptedIn);
+        assert_eq!(opt_in_of(Some("not-opted-in")), OptInStatus::NotOptedIn);
+        assert_eq!(opt_in_of(Some("enabling")), OptInStatus::NotOptedIn);
     }
 }

@@ -110,6 +110,16 @@ pub enum SandboxError {
     InvalidSpeed { speed: f64 },
 }
 
+impl SandboxError {
+    /// The fault script given on the command line is the problem.
+    pub fn is_fault_script(&self) -> bool {
+        matches!(
+            self,
+            SandboxError::FaultScript { .. } | SandboxError::FaultScriptUnreadable { .. }
+        )
+    }
+}
+
 /// Reads and checks a fault script file; errors name the file, line and key.
 pub fn load_fault_script(path: &Path) -> Result<FaultScript, SandboxError> {
     let text =
