@@ -314,7 +314,10 @@ fn each_violation_fixture_fails_exactly_the_named_rules_it_declares() {
             check_reported(&rule, &f, &names, &statuses, &mut problems);
             for d in &declared {
                 if !names.contains(d) {
-                    problems.push(format!("{}: declares {d}, which {file}.guard does not define", name(&f)));
+                    problems.push(format!(
+                        "{}: declares {d}, which {file}.guard does not define",
+                        name(&f)
+                    ));
                     continue;
                 }
                 let got = statuses.get(d).map(String::as_str).unwrap_or("nothing");
@@ -334,7 +337,9 @@ fn each_violation_fixture_fails_exactly_the_named_rules_it_declares() {
         }
         for n in &names {
             if !targeted.contains(n) {
-                problems.push(format!("{file}/{n} has no violation fixture (`# violates: {n}`)"));
+                problems.push(format!(
+                    "{file}/{n} has no violation fixture (`# violates: {n}`)"
+                ));
             }
         }
     }

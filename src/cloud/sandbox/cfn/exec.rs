@@ -714,7 +714,13 @@ fn complete_at(stack: &mut StackState, env: &mut Env<'_>, at: SystemTime) {
             (Stage::Revert | Stage::RollbackDelete, _) => FaultPhase::Rollback,
             _ => FaultPhase::Delete,
         };
-        let fault = env.take_fault(l, phase);
+        let mut fault = env.take_fault(l, phase);
+        if fault.is_none()
+            && stage == Stage::Apply
+            && matches!(t.action, Action::Create | Action::Update | Action::Replace)
+        {
+            fault = property_error(stack, env, l);
+        }
         let physical = t.target.physical.clone();
         let ok = fault.is_none();
         match t.action {
@@ -1058,6 +1064,10 @@ pub fn fake_attr(stack: &StackState, env: &Env<'_>, logical: &str, attr: &str) -
             "https://{}.gr7.{region}.eks.amazonaws.com",
             ids::hex(&[&physical, "eks"], 32).to_uppercase()
         ),
+        ("AWS::EKS::Cluster", "OpenIdConnectIssuerUrl") => format!(
+            "https://oidc.eks.{region}.amazonaws.com/id/{}",
+            ids::hex(&[&physical, "eks"], 32).to_uppercase()
+        ),
         ("AWS::IAM::Role", "Arn") => format!("arn:aws:iam::{account}:role/{physical}"),
         ("AWS::IAM::InstanceProfile", "Arn") => {
             format!("arn:aws:iam::{account}:instance-profile/{physical}")
@@ -1080,15 +1090,15 @@ pub fn fake_attr(stack: &StackState, env: &Env<'_>, logical: &str, attr: &str) -
     })
 }
 
-/// Outputs of the template in force, resolved against the live resources.
-/// Outputs that cannot be resolved are left out.
-pub fn compute_outputs(stack: &StackState, env: &Env<'_>) -> Vec<StackOutput> {
-    let Some(body) = &stack.template else {
-        return vec![];
-    };
-    let Ok(tmpl) = super::template::parse(body) else {
-        return vec![];
-    };
+/// Runs `f` with the template in force and a context that resolves
+/// intrinsics against the live resources (NoEcho values revealed: what `f`
+/// computes must not be stored). `None` when there is no usable template.
+fn with_live_ctx<R>(
+    stack: &StackState,
+    env: &Env<'_>,
+    f: impl FnOnce(&super::template::Template, &Ctx<'_>) -> R,
+) -> Option<R> {
+    let tmpl = super::template::parse(stack.template.as_ref()?).ok()?;
     let params = param_map(&stack.params, env.secrets, true);
     let empty = BTreeMap::new();
     let base = Ctx {
@@ -1100,9 +1110,7 @@ pub fn compute_outputs(stack: &StackState, env: &Env<'_>) -> Vec<StackOutput> {
         stack_id: &stack.id,
         resources: None,
     };
-    let Ok(conditions) = tmpl.evaluate_conditions(&base) else {
-        return vec![];
-    };
+    let conditions = tmpl.evaluate_conditions(&base).ok()?;
     let lookup = |l: &str, attr: Option<&str>| -> Option<String> {
         match attr {
             None => stack.resources.get(l).and_then(|r| r.physical.clone()),
@@ -1114,8 +1122,33 @@ pub fn compute_outputs(stack: &StackState, env: &Env<'_>) -> Vec<StackOutput> {
         resources: Some(&lookup),
         ..base
     };
+    Some(f(&tmpl, &ctx))
+}
+
+/// Why CloudFormation could not build `logical`'s properties from the live
+/// resources it depends on (an intrinsic that fails only at run time, such
+/// as Fn::Select past the end of a split attribute), as its status reason.
+fn property_error(stack: &StackState, env: &Env<'_>, logical: &str) -> Option<String> {
+    with_live_ctx(stack, env, |tmpl, ctx| {
+        let def = tmpl.resources.get(logical)?;
+        tmpl.resolve(&def.properties, ctx).err().map(|e| {
+            let e = e.strip_prefix("Template format error: ").unwrap_or(&e);
+            format!("Template error: {e}")
+        })
+    })
+    .flatten()
+}
+
+/// Outputs of the template in force, resolved against the live resources.
+/// Outputs that cannot be resolved are left out.
+pub fn compute_outputs(stack: &StackState, env: &Env<'_>) -> Vec<StackOutput> {
+    with_live_ctx(stack, env, |tmpl, ctx| outputs_of(tmpl, ctx)).unwrap_or_default()
+}
+
+fn outputs_of(tmpl: &super::template::Template, ctx: &Ctx<'_>) -> Vec<StackOutput> {
+    let conditions = ctx.conditions;
     let text = |v: &Value| -> Option<String> {
-        match tmpl.resolve(v, &ctx).ok()?? {
+        match tmpl.resolve(v, ctx).ok()?? {
             Value::String(s) => Some(s),
             Value::Array(a) => Some(
                 a.iter()

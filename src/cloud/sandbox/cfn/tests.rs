@@ -493,6 +493,29 @@ fn failed_resource_leaves_stack_create_failed_when_rollback_disabled_and_update_
 }
 
 #[test]
+fn an_intrinsic_that_fails_on_a_live_attribute_fails_its_resource_like_cloudformation() {
+    // Splitting the load balancer's DNS name on a separator it does not
+    // contain leaves one element: Fn::Select 1 can only fail at run time.
+    let body = TEMPLATE.replace(
+        "Outputs:",
+        "  Alias:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Type: String\n      \
+         Value: !Select [1, !Split [\"::\", !GetAtt Lb.DNSName]]\nOutputs:",
+    );
+    let mut e = engine();
+    let done = create(&mut e, &body, true, None);
+    assert_eq!(status(&mut e, done), StackStatus::CreateFailed);
+    let ev = events(&mut e, done);
+    let failed = find(&ev, "Alias", "CREATE_FAILED");
+    let reason = failed[0].status_reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("Template error:") && reason.contains("Fn::Select"),
+        "{reason}"
+    );
+    // What it depended on was created; only the broken resource failed.
+    assert_eq!(find(&ev, "Lb", "CREATE_COMPLETE").len(), 1);
+}
+
+#[test]
 fn a_failure_cancels_siblings_still_in_flight() {
     let mut e = engine();
     e.set_faults(vec![fault("SubnetA", FaultPhase::Create, FaultTimes::Once)]);
