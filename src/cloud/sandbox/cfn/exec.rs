@@ -1142,7 +1142,7 @@ fn property_error(stack: &StackState, env: &Env<'_>, logical: &str) -> Option<St
 /// Outputs of the template in force, resolved against the live resources.
 /// Outputs that cannot be resolved are left out.
 pub fn compute_outputs(stack: &StackState, env: &Env<'_>) -> Vec<StackOutput> {
-    with_live_ctx(stack, env, |tmpl, ctx| outputs_of(tmpl, ctx)).unwrap_or_default()
+    with_live_ctx(stack, env, outputs_of).unwrap_or_default()
 }
 
 fn outputs_of(tmpl: &super::template::Template, ctx: &Ctx<'_>) -> Vec<StackOutput> {
