@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::install_name::InstallName;
 use super::region::RegionCode;
 
 /// Saved answers. Every field is optional: a partly answered wizard saves
@@ -14,6 +15,8 @@ use super::region::RegionCode;
 pub struct Answers {
     /// The install region (commercial regions only).
     pub region: Option<RegionCode>,
+    /// Tags every resource and prefixes every name.
+    pub install_name: Option<InstallName>,
 }
 
 #[cfg(test)]
@@ -32,6 +35,14 @@ mod tests {
     fn answers_naming_a_govcloud_region_are_refused_with_the_reason() {
         let err = toml::from_str::<Answers>("region = \"us-gov-east-1\"\n").unwrap_err();
         assert!(err.to_string().contains("GovCloud"), "{err}");
+    }
+
+    #[test]
+    fn answers_with_an_install_name_rds_would_refuse_are_refused_with_the_reason() {
+        let err = toml::from_str::<Answers>("install_name = \"shop--eu\"\n").unwrap_err();
+        assert!(err.to_string().contains("two hyphens in a row"), "{err}");
+        let ok: Answers = toml::from_str("install_name = \"shop-eu\"\n").unwrap();
+        assert_eq!(ok.install_name.unwrap().as_str(), "shop-eu");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod answers;
 pub mod blueprint;
 pub mod doctor;
+pub mod install_name;
 pub mod region;
 pub mod regions;
 pub mod secret;

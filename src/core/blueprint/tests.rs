@@ -435,3 +435,17 @@ fn redis_runs_an_engine_version_with_transit_encryption_and_auth() {
         "Redis {version} is too old for in-transit encryption with AUTH"
     );
 }
+
+#[test]
+fn every_template_refuses_the_install_names_the_installer_refuses() {
+    use crate::core::install_name::{MAX_LEN, MIN_LEN, PATTERN};
+    let bp = blueprint();
+    for (file, t) in &bp.templates {
+        let Some(p) = t.body["Parameters"].get("InstallName") else {
+            continue;
+        };
+        assert_eq!(p["AllowedPattern"], PATTERN, "{file}");
+        assert_eq!(p["MinLength"], MIN_LEN as u64, "{file}");
+        assert_eq!(p["MaxLength"], MAX_LEN as u64, "{file}");
+    }
+}
