@@ -675,6 +675,23 @@ async fn instances_are_found_by_tag_and_their_metadata_options_are_hardened() {
 }
 
 #[tokio::test]
+async fn the_public_amazon_linux_parameter_names_an_ami_and_an_unknown_one_is_not_found() {
+    let (cloud, _) = cloud("us-east-1").await;
+    let ami = cloud
+        .instances
+        .public_image_id(ph_installer::core::blueprint::APP_IMAGE_PARAMETER)
+        .await
+        .unwrap();
+    assert!(ami.starts_with("ami-") && ami.len() > 8, "{ami}");
+    let err = cloud
+        .instances
+        .public_image_id("/aws/service/ami-amazon-linux-latest/no-such-image")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CloudError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
 async fn an_unknown_instance_is_not_found() {
     let (cloud, _) = cloud("us-east-1").await;
     let err = cloud

@@ -1,19 +1,21 @@
 //! The whole PersonalisationHub blueprint deploys on the sandbox account:
-//! every stack of the manifest, wave by wave, through change sets, with
-//! parameters resolved from answers, sizing, secrets and earlier outputs.
-//! (The deploy engine of a later issue drives the same calls.)
+//! every stack of the manifest through change sets, each stack starting as
+//! soon as the stacks it depends on are complete, with parameters resolved
+//! from answers, sizing, the zones and image the account offers, secrets and
+//! earlier outputs. (The deploy engine of a later issue drives the same calls.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ph_installer::cloud::Cloud;
-use ph_installer::cloud::sandbox::clock::ManualClock;
+use ph_installer::cloud::sandbox::clock::{ManualClock, SandboxClock};
 use ph_installer::cloud::sandbox::faults::FaultScript;
-use ph_installer::cloud::sandbox::{SandboxAccount, SandboxOptions};
+use ph_installer::cloud::sandbox::{DEFAULT_SPEED, SandboxAccount, SandboxOptions};
 use ph_installer::cloud::types::*;
-use ph_installer::core::blueprint::plan::{self, Inputs};
-use ph_installer::core::blueprint::{Blueprint, template_text};
+use ph_installer::core::blueprint::plan::{self, Derived, Inputs};
+use ph_installer::core::blueprint::zones::{OfferedZone, choose_zones};
+use ph_installer::core::blueprint::{APP_IMAGE_PARAMETER, Blueprint, template_text};
 use ph_installer::core::secret::Secret;
 use ph_installer::core::stack::StackStatus;
 
@@ -29,10 +31,28 @@ const SECRETS: &[(&str, &str)] = &[
     ),
 ];
 
-async fn deploy_everything(
-    profile: &str,
-    az_count: u8,
-) -> (tempfile::TempDir, Cloud, BTreeMap<String, String>) {
+/// Virtual time between two looks at the stacks: the progress resolution.
+const STEP: Duration = Duration::from_secs(30);
+
+struct Deployed {
+    dir: tempfile::TempDir,
+    cloud: Cloud,
+    bp: Blueprint,
+    derived: Derived,
+    /// Manifest name -> CloudFormation stack name.
+    stack_names: BTreeMap<String, String>,
+    /// Virtual time from the first change set to the last stack complete.
+    makespan: Duration,
+}
+
+enum Progress {
+    Waiting,
+    ChangeSet,
+    Executing,
+    Done,
+}
+
+async fn deploy_everything(region: &str, profile: &str) -> Deployed {
     let bp = Blueprint::embedded().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::starting_now());
@@ -45,15 +65,39 @@ async fn deploy_everything(
         clock.clone(),
     )
     .unwrap();
-    let cloud = account.cloud("us-east-1".parse().unwrap());
-    let cert = cloud.certificates.list_certificates().await.unwrap();
-    let cert = cert
-        .iter()
-        .find(|c| c.status == CertificateStatus::Issued)
-        .expect("the sandbox has an issued certificate");
+    let code = region.parse().unwrap();
+    let cloud = account.cloud(region.parse().unwrap());
+
+    // What the installer works out before anything is created.
+    let offered: Vec<OfferedZone> = cloud
+        .regions
+        .availability_zones(&code)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|z| OfferedZone {
+            available: z.state == "available",
+            name: z.name,
+            zone_id: z.zone_id,
+        })
+        .collect();
+    let sizing = &bp.sizing.profiles[profile];
+    let derived = Derived {
+        zones: choose_zones(&offered, sizing.max_az_count).unwrap(),
+        app_image_id: Some(
+            cloud
+                .instances
+                .public_image_id(APP_IMAGE_PARAMETER)
+                .await
+                .unwrap(),
+        ),
+    };
+    let certificate_arn = format!(
+        "arn:aws:acm:{region}:111122223333:certificate/0b7e5c1a-5a1d-4c3e-9d2f-1f6a2b3c4d5e"
+    );
     let answers = BTreeMap::from([
         ("install_name".to_string(), "demo".to_string()),
-        ("certificate_arn".to_string(), cert.arn.clone()),
+        ("certificate_arn".to_string(), certificate_arn),
         ("domain".to_string(), "shop.example.com".to_string()),
         ("admin_cidr".to_string(), "203.0.113.0/24".to_string()),
     ]);
@@ -61,183 +105,302 @@ async fn deploy_everything(
         .iter()
         .map(|(k, v)| (k.to_string(), Secret::new(v.to_string())))
         .collect();
-    let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut stack_names = BTreeMap::new();
 
-    for wave in plan::waves(&bp.manifest).unwrap() {
-        for name in &wave {
-            let spec = bp.manifest.stack(name).unwrap();
-            let inputs = Inputs {
-                answers: &answers,
-                profile: &bp.sizing.profiles[profile],
-                az_count,
-                secrets: &secrets,
-                outputs: &outputs,
-            };
-            let params =
-                plan::resolve(spec, &inputs).unwrap_or_else(|m| panic!("{}", m.join("\n")));
-            let stack_name = bp.manifest.stack_name("demo", name);
-            stack_names.insert(name.clone(), stack_name.clone());
-            cloud
-                .stacks
-                .create_change_set(&ChangeSetRequest {
-                    stack_name: stack_name.clone(),
-                    change_set_name: "install-1".into(),
-                    kind: ChangeSetKind::Create,
-                    template_body: template_text(&spec.template).unwrap().into(),
-                    parameters: params
-                        .iter()
-                        .map(|p| ParameterInput {
-                            key: p.key.clone(),
-                            value: p.value.clone().into(),
+    let stack_names: BTreeMap<String, String> = bp
+        .manifest
+        .stacks
+        .iter()
+        .map(|s| (s.name.clone(), bp.manifest.stack_name("demo", &s.name)))
+        .collect();
+    let mut progress: BTreeMap<String, Progress> = bp
+        .manifest
+        .stacks
+        .iter()
+        .map(|s| (s.name.clone(), Progress::Waiting))
+        .collect();
+    let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let start = clock.real_now();
+    let mut last_done = start;
+    for _ in 0..2000 {
+        for spec in &bp.manifest.stacks {
+            let name = &spec.name;
+            let stack_name = &stack_names[name];
+            match progress[name] {
+                Progress::Waiting if spec.depends_on.iter().all(|d| outputs.contains_key(d)) => {
+                    let inputs = Inputs {
+                        answers: &answers,
+                        profile: sizing,
+                        derived: &derived,
+                        secrets: &secrets,
+                        outputs: &outputs,
+                    };
+                    let params =
+                        plan::resolve(spec, &inputs).unwrap_or_else(|m| panic!("{}", m.join("\n")));
+                    cloud
+                        .stacks
+                        .create_change_set(&ChangeSetRequest {
+                            stack_name: stack_name.clone(),
+                            change_set_name: "install-1".into(),
+                            kind: ChangeSetKind::Create,
+                            template_body: template_text(&spec.template).unwrap().into(),
+                            parameters: params
+                                .into_iter()
+                                .map(|p| ParameterInput {
+                                    key: p.key,
+                                    value: p.value.into(),
+                                })
+                                .collect(),
+                            tags: vec![Tag::new("ph:install", "demo")],
+                            capabilities: spec.capabilities.clone(),
+                            on_stack_failure: Some(OnStackFailure::DoNothing),
+                            client_token: None,
+                            description: None,
                         })
-                        .collect(),
-                    tags: vec![Tag::new("ph:install", "demo")],
-                    capabilities: spec.capabilities.clone(),
-                    on_stack_failure: Some(OnStackFailure::DoNothing),
-                    client_token: None,
-                    description: None,
-                })
-                .await
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-        clock.advance(Duration::from_secs(10));
-        for name in &wave {
-            let cs = cloud
-                .stacks
-                .describe_change_set(&stack_names[name], "install-1")
-                .await
-                .unwrap();
-            assert_eq!(
-                cs.status,
-                ChangeSetStatus::CreateComplete,
-                "{name}: {:?}",
-                cs.status_reason
-            );
-            cloud
-                .stacks
-                .execute_change_set(&ExecuteRequest {
-                    stack_name: stack_names[name].clone(),
-                    change_set_name: "install-1".into(),
-                    disable_rollback: true,
-                    client_request_token: format!("install-1-{name}"),
-                })
-                .await
-                .unwrap();
-        }
-        // Let the wave run on the virtual clock until every stack settles.
-        for _ in 0..2000 {
-            let mut busy = false;
-            for name in &wave {
-                let s = cloud
-                    .stacks
-                    .describe_stack(&stack_names[name])
-                    .await
-                    .unwrap()
-                    .unwrap();
-                busy |= s.status.in_progress();
+                        .await
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    progress.insert(name.clone(), Progress::ChangeSet);
+                }
+                Progress::ChangeSet => {
+                    let cs = cloud
+                        .stacks
+                        .describe_change_set(stack_name, "install-1")
+                        .await
+                        .unwrap();
+                    match cs.status {
+                        ChangeSetStatus::CreateComplete => {
+                            cloud
+                                .stacks
+                                .execute_change_set(&ExecuteRequest {
+                                    stack_name: stack_name.clone(),
+                                    change_set_name: "install-1".into(),
+                                    disable_rollback: true,
+                                    client_request_token: format!("install-1-{name}"),
+                                })
+                                .await
+                                .unwrap();
+                            progress.insert(name.clone(), Progress::Executing);
+                        }
+                        ChangeSetStatus::Failed => {
+                            panic!("{name}: change set failed: {:?}", cs.status_reason)
+                        }
+                        _ => {}
+                    }
+                }
+                Progress::Executing => {
+                    let s = cloud
+                        .stacks
+                        .describe_stack(stack_name)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    if s.status == StackStatus::CreateComplete {
+                        outputs.insert(
+                            name.clone(),
+                            s.outputs
+                                .iter()
+                                .map(|o| (o.key.clone(), o.value.clone()))
+                                .collect(),
+                        );
+                        last_done = clock.real_now();
+                        progress.insert(name.clone(), Progress::Done);
+                    } else {
+                        assert!(
+                            s.status.in_progress(),
+                            "{name}: {:?} {:?}",
+                            s.status,
+                            s.status_reason
+                        );
+                    }
+                }
+                _ => {}
             }
-            if !busy {
-                break;
-            }
-            clock.advance(Duration::from_secs(30));
         }
-        for name in &wave {
-            let s = cloud
+        if progress.values().all(|p| matches!(p, Progress::Done)) {
+            break;
+        }
+        clock.advance(STEP);
+    }
+    assert!(
+        progress.values().all(|p| matches!(p, Progress::Done)),
+        "the install did not finish in 2000 steps"
+    );
+    Deployed {
+        dir,
+        cloud,
+        bp,
+        derived,
+        stack_names,
+        makespan: last_done.duration_since(start).unwrap(),
+    }
+}
+
+impl Deployed {
+    async fn events(&self, stack: &str) -> Vec<StackEvent> {
+        self.cloud
+            .stacks
+            .stack_events(&self.stack_names[stack], None)
+            .await
+            .unwrap()
+    }
+
+    /// Logical ids that reported CREATE_COMPLETE, per manifest stack.
+    async fn created(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out = BTreeMap::new();
+        for spec in &self.bp.manifest.stacks {
+            let done = self
+                .events(&spec.name)
+                .await
+                .iter()
+                // The stack's own events name the stack, not a resource.
+                .filter(|e| e.status.as_str() == "CREATE_COMPLETE" && e.logical_id != e.stack_name)
+                .map(|e| e.logical_id.clone())
+                .collect();
+            out.insert(spec.name.clone(), done);
+        }
+        out
+    }
+
+    /// Resources of `stack`'s template.
+    fn resources(&self, stack: &str) -> BTreeSet<String> {
+        let spec = self.bp.manifest.stack(stack).unwrap();
+        self.bp.templates[&spec.template]
+            .resources
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// No secret appears in any event, stack description or the account file.
+    async fn assert_no_secret_visible(&self) {
+        for spec in &self.bp.manifest.stacks {
+            let stack = self
+                .cloud
                 .stacks
-                .describe_stack(&stack_names[name])
+                .describe_stack(&self.stack_names[&spec.name])
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(
-                s.status,
-                StackStatus::CreateComplete,
-                "{name}: {:?}",
-                s.status_reason
-            );
-            outputs.insert(
-                name.clone(),
-                s.outputs
-                    .iter()
-                    .map(|o| (o.key.clone(), o.value.clone()))
-                    .collect(),
-            );
+            let reported = format!("{:?}{stack:?}", self.events(&spec.name).await);
+            for (name, value) in SECRETS {
+                assert!(
+                    !reported.contains(value),
+                    "secret {name} visible in {}",
+                    spec.name
+                );
+            }
         }
-    }
-    (dir, cloud, stack_names)
-}
-
-#[tokio::test]
-async fn every_stack_of_the_manifest_deploys_on_the_sandbox_and_every_resource_reports_complete() {
-    let bp = Blueprint::embedded().unwrap();
-    let (dir, cloud, stack_names) = deploy_everything("production", 3).await;
-    for spec in &bp.manifest.stacks {
-        let events = cloud
-            .stacks
-            .stack_events(&stack_names[&spec.name], None)
-            .await
-            .unwrap();
-        let completed: BTreeSet<&str> = events
-            .iter()
-            .filter(|e| e.status.as_str() == "CREATE_COMPLETE")
-            .map(|e| e.logical_id.as_str())
-            .collect();
-        let summary = &bp.templates[&spec.template];
-        let conditional: BTreeSet<&str> = summary.body["Resources"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(_, r)| r.get("Condition").is_some())
-            .map(|(id, _)| id.as_str())
-            .collect();
-        for id in summary.resources.keys() {
-            assert!(
-                completed.contains(id.as_str()) || conditional.contains(id.as_str()),
-                "{}: resource {id} never reported CREATE_COMPLETE",
-                spec.name
-            );
-        }
-        // Secrets reach CloudFormation only as NoEcho parameters: never in
-        // events, outputs or parameters as reported.
-        let stack = cloud
-            .stacks
-            .describe_stack(&stack_names[&spec.name])
-            .await
-            .unwrap()
-            .unwrap();
-        let reported = format!("{events:?}{stack:?}");
+        let account_file =
+            std::fs::read_to_string(self.dir.path().join("account/account.json")).unwrap();
         for (name, value) in SECRETS {
             assert!(
-                !reported.contains(value),
-                "secret {name} visible in {}",
-                spec.name
+                !account_file.contains(value),
+                "secret {name} persisted in clear"
             );
         }
-    }
-    let account_file = std::fs::read_to_string(dir.path().join("account/account.json")).unwrap();
-    for (name, value) in SECRETS {
-        assert!(
-            !account_file.contains(value),
-            "secret {name} persisted in clear"
-        );
     }
 }
 
 #[tokio::test]
-async fn the_evaluation_profile_deploys_in_a_two_zone_region() {
-    let (_dir, cloud, stack_names) = deploy_everything("evaluation", 2).await;
-    let edge = cloud
+async fn a_production_install_creates_every_resource_in_zones_eks_can_use_and_shows_no_secret() {
+    let d = deploy_everything("us-east-1", "production").await;
+    // At three zones with a NAT gateway per zone, every conditional resource is wanted.
+    for (stack, created) in d.created().await {
+        let missing: Vec<String> = d.resources(&stack).difference(&created).cloned().collect();
+        assert!(
+            missing.is_empty(),
+            "{stack}: never reported CREATE_COMPLETE: {missing:?}"
+        );
+    }
+    // The sandbox's us-east-1b is use1-az3, as in some real accounts: zones
+    // are chosen by ID, and the network is told which.
+    assert_eq!(
+        d.derived.zones.zones,
+        ["us-east-1a", "us-east-1c", "us-east-1d"]
+    );
+    let param = |stack: &str, key: &str| {
+        let d = &d;
+        let (stack, key) = (stack.to_string(), key.to_string());
+        async move {
+            d.cloud
+                .stacks
+                .describe_stack(&d.stack_names[&stack])
+                .await
+                .unwrap()
+                .unwrap()
+                .parameters
+                .into_iter()
+                .find(|p| p.key == key)
+                .unwrap()
+                .value
+        }
+    };
+    assert_eq!(
+        param("network", "AvailabilityZones").await,
+        "us-east-1a,us-east-1c,us-east-1d"
+    );
+    // The app instance boots the image resolved once from the public parameter.
+    let image = param("app", "AppImageId").await;
+    assert_eq!(Some(&image), d.derived.app_image_id.as_ref());
+    assert!(image.starts_with("ami-"), "{image}");
+    d.assert_no_secret_visible().await;
+}
+
+#[tokio::test]
+async fn an_evaluation_install_in_a_two_zone_region_builds_one_nat_gateway_in_one_to_two_minutes() {
+    let d = deploy_everything("us-west-1", "evaluation").await;
+    // The sandbox's default speed is chosen so a whole install is watchable.
+    let real = d.makespan.as_secs_f64() / DEFAULT_SPEED;
+    assert!(
+        (60.0..=120.0).contains(&real),
+        "{} virtual seconds is {real:.0} real seconds at speed {DEFAULT_SPEED}",
+        d.makespan.as_secs()
+    );
+    assert_eq!(d.derived.zones.zones, ["us-west-1a", "us-west-1c"]);
+    let created = d.created().await;
+    let network = &created["network"];
+    for absent in [
+        "NatGateway2",
+        "NatGateway3",
+        "PublicSubnet3",
+        "PrivateSubnet3",
+    ] {
+        assert!(!network.contains(absent), "{absent} was created");
+    }
+    for present in ["NatGateway1", "PublicSubnet2", "PrivateSubnet2"] {
+        assert!(network.contains(present), "{present} was not created");
+    }
+    // Everything without a condition was created.
+    for (stack, done) in &created {
+        let spec = d.bp.manifest.stack(stack).unwrap();
+        let body = &d.bp.templates[&spec.template].body["Resources"];
+        for id in d.resources(stack) {
+            if body[&id].get("Condition").is_none() {
+                assert!(done.contains(&id), "{stack}: {id} never completed");
+            }
+        }
+    }
+    let edge = d
+        .cloud
         .stacks
-        .describe_stack(&stack_names["edge"])
+        .describe_stack(&d.stack_names["edge"])
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(edge.status, StackStatus::CreateComplete);
     assert!(
         edge.outputs
             .iter()
-            .any(|o| o.value.contains(".elb.amazonaws.com")),
+            .any(|o| o.value.contains(".us-west-1.elb.amazonaws.com")),
         "the ALB's DNS name is an output: {:?}",
         edge.outputs
     );
+    d.assert_no_secret_visible().await;
+}
+
+#[tokio::test]
+async fn the_large_profile_deploys() {
+    let d = deploy_everything("eu-west-1", "large").await;
+    assert_eq!(d.derived.zones.az_count(), 3);
+    for (stack, created) in d.created().await {
+        assert_eq!(created, d.resources(&stack), "{stack}");
+    }
 }

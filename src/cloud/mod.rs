@@ -118,6 +118,10 @@ pub trait Instances: Send + Sync {
         instance_id: &str,
         change: &MetadataChange,
     ) -> CloudResult<MetadataOptions>;
+
+    /// The AMI ID one of AWS's public SSM parameters names in this region,
+    /// e.g. `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`.
+    async fn public_image_id(&self, parameter: &str) -> CloudResult<String>;
 }
 
 /// One account in one region, through whichever adapter is in use.

@@ -83,6 +83,25 @@ impl AwsPorts {
 
 #[async_trait]
 impl Instances for AwsPorts {
+    async fn public_image_id(&self, parameter: &str) -> CloudResult<String> {
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(parameter)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("ssm:GetParameter", "SSM", e))?;
+        out.parameter()
+            .and_then(|p| p.value())
+            .filter(|v| v.starts_with("ami-"))
+            .map(str::to_string)
+            .ok_or_else(|| CloudError::Other {
+                action: "ssm:GetParameter".into(),
+                code: "NotAnImage".into(),
+                message: format!("{parameter} does not name an AMI"),
+            })
+    }
+
     async fn describe_instances(&self, filter: &InstanceFilter) -> CloudResult<Vec<Instance>> {
         let filters: Vec<Filter> = filter
             .tags

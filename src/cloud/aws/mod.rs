@@ -318,6 +318,7 @@ pub(crate) struct AwsPorts {
     acm: aws_sdk_acm::Client,
     route53: aws_sdk_route53::Client,
     cfn: aws_sdk_cloudformation::Client,
+    ssm: aws_sdk_ssm::Client,
 }
 
 impl AwsPorts {
@@ -350,6 +351,11 @@ impl AwsPorts {
             ),
             cfn: aws_sdk_cloudformation::Client::from_conf(
                 aws_sdk_cloudformation::config::Builder::from(sdk)
+                    .interceptor(wire.clone())
+                    .build(),
+            ),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(sdk)
                     .interceptor(wire.clone())
                     .build(),
             ),

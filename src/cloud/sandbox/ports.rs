@@ -11,7 +11,9 @@ use super::cfn::CfnEngine;
 use super::state::{ACCOUNT_ID, AccountState, INSTALLER_INSTANCE_ID};
 use super::{Access, Shared};
 use crate::cloud::types::*;
-use crate::cloud::{Certificates, CloudResult, Dns, Identity, Instances, Regions, Stacks};
+use crate::cloud::{
+    Certificates, CloudError, CloudResult, Dns, Identity, Instances, Regions, Stacks,
+};
 use crate::core::region::RegionCode;
 
 pub(crate) struct SandboxPorts {
@@ -310,6 +312,16 @@ impl Stacks for SandboxPorts {
 
 #[async_trait]
 impl Instances for SandboxPorts {
+    async fn public_image_id(&self, parameter: &str) -> CloudResult<String> {
+        let region = &self.region;
+        self.shared
+            .call("ssm:GetParameter", Access::Read, |s, _| {
+                s.check_region_usable(region, "ssm:GetParameter")?;
+                public_image_id(region.as_str(), parameter)
+            })
+            .await
+    }
+
     async fn describe_instances(&self, filter: &InstanceFilter) -> CloudResult<Vec<Instance>> {
         let region = &self.region;
         self.shared
@@ -365,4 +377,18 @@ impl Instances for SandboxPorts {
             )
             .await
     }
+}
+
+/// AWS's public image parameters name one AMI per region; the sandbox makes
+/// up a stable one. Anything else is not found, as in SSM.
+fn public_image_id(region: &str, parameter: &str) -> CloudResult<String> {
+    if !parameter.starts_with("/aws/service/ami-") {
+        return Err(CloudError::not_found(format!(
+            "ParameterNotFound: the SSM parameter {parameter}"
+        )));
+    }
+    Ok(format!(
+        "ami-{}",
+        super::cfn::ids::hex(&[region, parameter], 17)
+    ))
 }

@@ -438,16 +438,32 @@ pub fn zone_id_prefix(region: &str) -> String {
     format!("{}{}{}", parts[0], direction, parts[parts.len() - 1])
 }
 
+/// The zone letters and zone ID numbers this account sees in `region`.
+/// Names are shuffled per account; IDs are the physical zones. Where real
+/// accounts see gaps (us-west-1 offers usw1-az1 and -az3 as 1a and 1c;
+/// ca-central-1 offers cac1-az1, -az2, -az4 as 1a, 1b, 1d), the sandbox
+/// shows the same; elsewhere the IDs are rotated against the names, so that
+/// us-east-1b is use1-az3, a zone EKS cannot use.
+pub fn zone_letters_and_ids(region: &str, count: usize) -> Vec<(char, usize)> {
+    match region {
+        "us-west-1" => vec![('a', 3), ('c', 1)],
+        "ca-central-1" => vec![('a', 1), ('b', 2), ('d', 4)],
+        _ => (0..count)
+            .map(|i| ((b'a' + i as u8) as char, (i + 1) % count + 1))
+            .collect(),
+    }
+}
+
 impl AccountState {
     pub fn availability_zones(&self, region: &RegionCode) -> CloudResult<Vec<AvailabilityZone>> {
         self.check_region_usable(region, "ec2:DescribeAvailabilityZones")?;
         let count = self.region(region).map_or(0, |r| r.az_count);
         let prefix = zone_id_prefix(region.as_str());
-        Ok((0..count)
-            .map(|i| AvailabilityZone {
-                name: format!("{region}{}", (b'a' + i as u8) as char),
-                // Names are shuffled per account; ids are the physical zones.
-                zone_id: format!("{prefix}-az{}", (i + 1) % count + 1),
+        Ok(zone_letters_and_ids(region.as_str(), count)
+            .into_iter()
+            .map(|(letter, id)| AvailabilityZone {
+                name: format!("{region}{letter}"),
+                zone_id: format!("{prefix}-az{id}"),
                 state: "available".into(),
             })
             .collect())

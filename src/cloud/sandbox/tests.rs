@@ -823,6 +823,42 @@ async fn a_dry_run_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_public_image_parameter_names_one_stable_ami_per_region() {
+    let f = Fixture::new();
+    let param = crate::core::blueprint::APP_IMAGE_PARAMETER;
+    let east = f
+        .cloud("us-east-1")
+        .instances
+        .public_image_id(param)
+        .await
+        .unwrap();
+    assert!(east.starts_with("ami-") && east.len() == 21, "{east}");
+    assert_eq!(
+        f.cloud("us-east-1")
+            .instances
+            .public_image_id(param)
+            .await
+            .unwrap(),
+        east
+    );
+    assert_ne!(
+        f.cloud("eu-west-1")
+            .instances
+            .public_image_id(param)
+            .await
+            .unwrap(),
+        east
+    );
+    let err = f
+        .cloud("us-east-1")
+        .instances
+        .public_image_id("/ph/not-public")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CloudError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
 async fn other_regions_have_no_instances() {
     let f = Fixture::new();
     let v = f

@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod plan;
 pub mod sizing;
 pub mod template;
+pub mod zones;
 
 use std::collections::BTreeMap;
 
@@ -81,8 +82,12 @@ mod tests;
 
 /// Answer keys the manifest may wire.
 pub const ANSWER_KEYS: &[&str] = &["install_name", "certificate_arn", "domain", "admin_cidr"];
-/// Values the installer derives itself.
-pub const DERIVED_KEYS: &[&str] = &["az_count"];
+pub use plan::DERIVED_KEYS;
+
+/// The public SSM parameter naming the current Amazon Linux 2023 AMI of a
+/// region; the app instance's image is resolved from it once.
+pub const APP_IMAGE_PARAMETER: &str =
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
 
 impl Blueprint {
     /// Every way the manifest, the templates and the sizing profiles

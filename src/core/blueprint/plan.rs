@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::manifest::{Manifest, Source, StackSpec};
 use super::sizing::Profile;
+use super::zones::ZoneChoice;
 use crate::core::secret::Secret;
 
 /// The stacks in waves: every stack of a wave depends only on stacks of
@@ -47,11 +48,36 @@ pub fn waves(manifest: &Manifest) -> Result<Vec<Vec<String>>, String> {
     Ok(waves)
 }
 
+/// What the installer works out itself before deploying (the manifest's
+/// `derived.<key>` sources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// The zones to span; `az_count` is their number.
+    pub zones: ZoneChoice,
+    /// The app instance's AMI, resolved once from AWS's public parameter
+    /// [`super::APP_IMAGE_PARAMETER`] and then kept.
+    pub app_image_id: Option<String>,
+}
+
+/// The `derived.<key>` names [`Derived`] answers.
+pub const DERIVED_KEYS: &[&str] = &["az_count", "availability_zones", "app_image_id"];
+
+impl Derived {
+    pub fn value(&self, key: &str) -> Option<String> {
+        match key {
+            "az_count" => Some(self.zones.az_count().to_string()),
+            "availability_zones" => Some(self.zones.parameter_value()),
+            "app_image_id" => self.app_image_id.clone(),
+            _ => None,
+        }
+    }
+}
+
 /// Everything a stack's parameters can come from.
 pub struct Inputs<'a> {
     pub answers: &'a BTreeMap<String, String>,
     pub profile: &'a Profile,
-    pub az_count: u8,
+    pub derived: &'a Derived,
     pub secrets: &'a BTreeMap<String, Secret>,
     /// Stack name (manifest name) -> output key -> value.
     pub outputs: &'a BTreeMap<String, BTreeMap<String, String>>,
@@ -79,11 +105,11 @@ pub fn resolve(stack: &StackSpec, inputs: &Inputs) -> Result<Vec<Resolved>, Vec<
         let value = match source {
             Source::Default => continue,
             Source::Answers(k) => inputs.answers.get(k).cloned().map(Value::Plain),
-            Source::Sizing(k) => inputs.profile.value(k, inputs.az_count).map(Value::Plain),
-            Source::Derived(k) if k == "az_count" => {
-                Some(Value::Plain(inputs.az_count.to_string()))
-            }
-            Source::Derived(_) => None,
+            Source::Sizing(k) => inputs
+                .profile
+                .value(k, inputs.derived.zones.az_count())
+                .map(Value::Plain),
+            Source::Derived(k) => inputs.derived.value(k).map(Value::Plain),
             Source::Secret(name) => inputs.secrets.get(name).cloned().map(Value::Secret),
             Source::Output { stack: s, output } => inputs
                 .outputs

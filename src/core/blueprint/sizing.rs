@@ -36,13 +36,6 @@ impl Sizing {
 }
 
 impl Profile {
-    /// The AZ count this profile uses in a region offering `offered` AZs;
-    /// `None` when the region offers fewer than 2.
-    pub fn az_count(&self, offered: usize) -> Option<u8> {
-        let n = (self.max_az_count as usize).min(offered);
-        (n >= 2).then_some(n as u8)
-    }
-
     /// The value of `key` as CloudFormation receives it (a string), for
     /// `az_count` AZs.
     pub fn value(&self, key: &str, az_count: u8) -> Option<String> {

@@ -5,6 +5,28 @@ use super::plan::{self, Inputs, Value};
 use super::*;
 use crate::core::secret::Secret;
 
+fn zone(name: &str, id: &str) -> zones::OfferedZone {
+    zones::OfferedZone {
+        name: name.into(),
+        zone_id: id.into(),
+        available: true,
+    }
+}
+
+fn two_zones() -> plan::Derived {
+    plan::Derived {
+        zones: zones::choose_zones(
+            &[
+                zone("eu-west-1a", "euw1-az1"),
+                zone("eu-west-1b", "euw1-az2"),
+            ],
+            3,
+        )
+        .unwrap(),
+        app_image_id: Some("ami-0123456789abcdef0".into()),
+    }
+}
+
 fn blueprint() -> Blueprint {
     Blueprint::embedded().expect("the embedded blueprint parses")
 }
@@ -160,8 +182,21 @@ fn every_profile_adapts_to_a_two_zone_region_with_valid_counts() {
         "at least evaluation, production, large"
     );
     for (name, profile) in &bp.sizing.profiles {
-        assert_eq!(profile.az_count(2), Some(2), "{name} in us-west-1 (2 AZs)");
-        assert_eq!(profile.az_count(1), None, "{name} cannot run in 1 AZ");
+        assert!(
+            (2..=3).contains(&profile.max_az_count),
+            "{name}: spans 2 or 3 zones"
+        );
+        let two = [
+            zone("us-west-1a", "usw1-az1"),
+            zone("us-west-1c", "usw1-az3"),
+        ];
+        assert_eq!(
+            zones::choose_zones(&two, profile.max_az_count)
+                .unwrap()
+                .az_count(),
+            2,
+            "{name} in us-west-1 (2 AZs)"
+        );
         for az in [2u8, 3] {
             let n = |k: &str| -> i64 {
                 profile
@@ -212,10 +247,11 @@ fn parameters_resolve_from_answers_sizing_secrets_and_outputs_or_say_what_is_mis
     )]);
     let profile = &bp.sizing.profiles["evaluation"];
     let no_outputs = BTreeMap::new();
+    let derived = two_zones();
     let inputs = Inputs {
         answers: &answers,
         profile,
-        az_count: 2,
+        derived: &derived,
         secrets: &secrets,
         outputs: &no_outputs,
     };
