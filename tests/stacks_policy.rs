@@ -237,6 +237,7 @@ fn there_is_a_rule_for_every_security_promise() {
         "s3_public_prefix_only",
         "s3_tls_only",
         "noecho_not_in_outputs",
+        "iam_roles_bounded",
     ] {
         assert!(
             have.contains(&promise.to_string()),
