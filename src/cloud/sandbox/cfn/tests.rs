@@ -239,6 +239,52 @@ fn create_runs_resources_in_dependency_order_and_in_parallel_to_create_complete(
 }
 
 #[test]
+fn depends_on_and_sub_references_alone_order_creation() {
+    // Log is needed by Topic only through DependsOn, and by Param only
+    // through a ${Log} inside Fn::Sub; neither refers to it any other way.
+    let body = r#"
+Resources:
+  Log:
+    Type: AWS::Logs::LogGroup
+    Metadata: {SandboxDurationSeconds: 30}
+  Topic:
+    Type: AWS::SNS::Topic
+    DependsOn: Log
+    Metadata: {SandboxDurationSeconds: 5}
+  Param:
+    Type: AWS::SSM::Parameter
+    Metadata: {SandboxDurationSeconds: 5}
+    Properties:
+      Type: String
+      Value: !Sub "logs go to ${Log}"
+  Free:
+    Type: AWS::SNS::Topic
+    Metadata: {SandboxDurationSeconds: 5}
+"#;
+    let mut e = engine();
+    let mut req = cs_req(ChangeSetKind::Create, "cs1", body, vec![]);
+    req.on_stack_failure = None;
+    e.create_change_set(at(0), &req).unwrap();
+    e.execute_change_set(at(2), &exec_req("cs1", "tok", true))
+        .unwrap();
+    let done = settle(&mut e);
+    assert_eq!(status(&mut e, done), StackStatus::CreateComplete);
+    let ev = events(&mut e, done);
+    let start = |l: &str| secs(find(&ev, l, "CREATE_IN_PROGRESS")[0].timestamp);
+    let end = |l: &str| secs(find(&ev, l, "CREATE_COMPLETE")[0].timestamp);
+    assert!(start("Topic") >= end("Log"), "DependsOn was not waited for");
+    assert!(
+        start("Param") >= end("Log"),
+        "the Fn::Sub reference was not waited for"
+    );
+    assert_eq!(
+        start("Free"),
+        start("Log"),
+        "an independent resource waited"
+    );
+}
+
+#[test]
 fn outputs_are_resolved_and_noecho_values_are_masked_everywhere() {
     let mut e = engine();
     let done = create(&mut e, TEMPLATE, false, None);
