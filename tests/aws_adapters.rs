@@ -361,6 +361,22 @@ fn param(key: &str, value: &str) -> ParameterInput {
     }
 }
 
+/// A change set creating `stack` from TEMPLATE with Label=first.
+fn new_stack(stack: &str, change_set: &str) -> ChangeSetRequest {
+    ChangeSetRequest {
+        stack_name: stack.into(),
+        change_set_name: change_set.into(),
+        kind: ChangeSetKind::Create,
+        template_body: TEMPLATE.into(),
+        parameters: vec![param("Label", "first")],
+        tags: vec![],
+        capabilities: vec![],
+        on_stack_failure: None,
+        client_token: None,
+        description: None,
+    }
+}
+
 #[tokio::test]
 async fn a_stack_is_created_through_a_change_set_and_reports_outputs_and_events() {
     let (cloud, _) = cloud("us-east-1").await;
@@ -369,16 +385,10 @@ async fn a_stack_is_created_through_a_change_set_and_reports_outputs_and_events(
     let created = cloud
         .stacks
         .create_change_set(&ChangeSetRequest {
-            stack_name: "ph-net".into(),
-            change_set_name: "install-1".into(),
-            kind: ChangeSetKind::Create,
-            template_body: TEMPLATE.into(),
-            parameters: vec![param("Label", "first")],
             tags: vec![Tag::new("ph:install", "shop")],
-            capabilities: vec![],
             on_stack_failure: Some(OnStackFailure::DoNothing),
-            client_token: None,
             description: Some("ph-installer install".into()),
+            ..new_stack("ph-net", "install-1")
         })
         .await
         .unwrap();
@@ -456,18 +466,7 @@ async fn an_update_keeps_previous_values_and_a_deleted_stack_is_gone() {
     let (cloud, _) = cloud("us-east-1").await;
     cloud
         .stacks
-        .create_change_set(&ChangeSetRequest {
-            stack_name: "ph-app".into(),
-            change_set_name: "install-1".into(),
-            kind: ChangeSetKind::Create,
-            template_body: TEMPLATE.into(),
-            parameters: vec![param("Label", "first")],
-            tags: vec![],
-            capabilities: vec![],
-            on_stack_failure: None,
-            client_token: None,
-            description: None,
-        })
+        .create_change_set(&new_stack("ph-app", "install-1"))
         .await
         .unwrap();
     cloud
@@ -532,18 +531,7 @@ async fn a_deleted_change_set_is_gone_and_its_stack_never_started() {
     let (cloud, _) = cloud("us-east-1").await;
     cloud
         .stacks
-        .create_change_set(&ChangeSetRequest {
-            stack_name: "ph-review".into(),
-            change_set_name: "preview-1".into(),
-            kind: ChangeSetKind::Create,
-            template_body: TEMPLATE.into(),
-            parameters: vec![param("Label", "first")],
-            tags: vec![],
-            capabilities: vec![],
-            on_stack_failure: None,
-            client_token: None,
-            description: None,
-        })
+        .create_change_set(&new_stack("ph-review", "preview-1"))
         .await
         .unwrap();
     cloud

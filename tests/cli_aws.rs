@@ -32,7 +32,10 @@ fn run(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("AWS_CONFIG_FILE", state.join("no-aws-config"))
+    // One attempt per call: a refused connection fails at once, not after
+    // the SDK's backoff.
+    cmd.env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_CONFIG_FILE", state.join("no-aws-config"))
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
             state.join("no-aws-credentials"),
@@ -48,6 +51,18 @@ fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `doctor` against `url` with made-up keys.
+fn doctor_against(state: &Path, url: &str) -> Output {
+    run(
+        state,
+        &["--region", "eu-west-1", "--endpoint-url", url, "doctor"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+        ],
     )
 }
 
@@ -88,14 +103,7 @@ fn doctor_says_when_the_endpoint_does_not_answer() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let out = run(
-        dir.path(),
-        &["--region", "eu-west-1", "--endpoint-url", &url, "doctor"],
-        &[
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "x"),
-        ],
-    );
+    let out = doctor_against(dir.path(), &url);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     let endpoint = check_line(&stdout, "endpoint");
@@ -153,14 +161,7 @@ fn skewed_sts(skew: Duration) -> String {
 fn doctor_measures_the_clock_skew_that_made_aws_refuse_the_signature() {
     let dir = tempfile::tempdir().unwrap();
     let url = skewed_sts(Duration::from_secs(600));
-    let out = run(
-        dir.path(),
-        &["--region", "eu-west-1", "--endpoint-url", &url, "doctor"],
-        &[
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "x"),
-        ],
-    );
+    let out = doctor_against(dir.path(), &url);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     // The refusal is explained as the clock, not as expired credentials.

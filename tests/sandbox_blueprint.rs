@@ -74,12 +74,8 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
         .availability_zones(&code)
         .await
         .unwrap()
-        .into_iter()
-        .map(|z| OfferedZone {
-            available: z.state == "available",
-            name: z.name,
-            zone_id: z.zone_id,
-        })
+        .iter()
+        .map(OfferedZone::from)
         .collect();
     let sizing = &bp.sizing.profiles[profile];
     let derived = Derived {

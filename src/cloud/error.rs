@@ -30,19 +30,22 @@ pub enum CloudError {
     )]
     AccessDenied { action: String, detail: String },
 
-    /// The region is one the account has not enabled (opt-in regions).
-    #[error(
-        "The region is not enabled for this AWS account ({detail}). Enable it in the AWS \
-         console under Account > AWS Regions, or run `aws account enable-region \
-         --region-name <region>`; wait until it shows Enabled, then run again."
-    )]
-    RegionNotEnabled { detail: String },
+    /// The account may not use the region (an opt-in region not enabled) or
+    /// the service (an account still being activated). `region` is named
+    /// when the caller knows it.
+    #[error("{}", region_not_enabled(region.as_deref(), detail))]
+    RegionNotEnabled {
+        region: Option<String>,
+        detail: String,
+    },
 
-    /// AWS refused the request's signature because the local clock is off.
+    /// AWS refused the request for its time: the local clock is off, or
+    /// temporary credentials expired (EC2 says RequestExpired for both).
     #[error(
-        "AWS refused the request because this machine's clock is off ({detail}). Sync it \
-         (on Amazon Linux `sudo systemctl restart chronyd`; check with `chronyc tracking`) \
-         and run again; nothing was lost."
+        "AWS refused the request for its timestamp ({detail}): this machine's clock is off, \
+         or temporary credentials expired. `ph-installer doctor` measures the clock; sync \
+         it (on Amazon Linux `sudo systemctl restart chronyd`, check with `chronyc \
+         tracking`) or refresh the credentials, and run again; nothing was lost."
     )]
     ClockSkew { detail: String },
 
@@ -79,6 +82,25 @@ pub enum CloudError {
         code: String,
         message: String,
     },
+}
+
+fn region_not_enabled(region: Option<&str>, detail: &str) -> String {
+    let (which, command) = match region {
+        Some(r) => (
+            format!("region {r}"),
+            format!("`aws account enable-region --region-name {r}`"),
+        ),
+        None => (
+            "the region".to_string(),
+            "`aws account enable-region --region-name` with its code".to_string(),
+        ),
+    };
+    format!(
+        "This AWS account cannot use {which} or the service yet ({detail}). If {which} is an \
+         opt-in region, enable it in the AWS console under Account > AWS Regions (or run \
+         {command}) and wait until it shows Enabled; a newly created account can also take a \
+         while to be activated. Then run again."
+    )
 }
 
 impl CloudError {

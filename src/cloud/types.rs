@@ -27,6 +27,16 @@ pub struct AvailabilityZone {
     pub state: String,
 }
 
+impl From<&AvailabilityZone> for crate::core::blueprint::zones::OfferedZone {
+    fn from(z: &AvailabilityZone) -> Self {
+        crate::core::blueprint::zones::OfferedZone {
+            name: z.name.clone(),
+            zone_id: z.zone_id.clone(),
+            available: z.state == "available",
+        }
+    }
+}
+
 // ---------------------------------------------------------------- identity
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,9 +3,10 @@
 //! among the stack's services.
 //!
 //! RDS instance identifiers and ElastiCache replication group ids refuse
-//! consecutive hyphens and a trailing one; OpenSearch domain names
-//! (`ph-<install>-search`) are at most 28 characters, which caps the name at
-//! 16. The templates' `InstallName` parameters carry the same rule as
+//! consecutive hyphens and a trailing one. The tightest length is the
+//! OpenSearch domain name (`ph-<install>-search`, at most 28 characters),
+//! which allows 18; 16 leaves two characters for a name a later stack adds.
+//! The templates' `InstallName` parameters carry the same rule as
 //! [`PATTERN`], [`MIN_LEN`] and [`MAX_LEN`] (a blueprint test keeps them equal).
 
 use std::fmt;
@@ -89,7 +90,7 @@ pub fn parse_install_name(input: &str) -> Result<InstallName, InstallNameRefusal
     if len > MAX_LEN {
         return Err(refuse(format!(
             "it has {len} characters, and at most {MAX_LEN} fit every resource name \
-             (OpenSearch domain names are the tightest)"
+             (OpenSearch domain names are the tightest, at 28 with their prefix and suffix)"
         )));
     }
     if let Some(c) = input

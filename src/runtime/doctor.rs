@@ -9,11 +9,12 @@ use super::retry::{Backoff, patiently};
 use super::{Connected, Settings, connect};
 use crate::cloud::CloudError;
 use crate::core::answers::Answers;
+use crate::core::blueprint::zones::{OfferedZone, choose_zones};
 use crate::core::doctor::{self as judge, Check, StateDirFacts};
 use crate::core::region::{RegionCode, RegionRefusal, check_opt_in};
 use crate::core::regions::known_region;
 use crate::store::fsutil::{current_uid, user_name};
-use crate::store::lock::InstallLock;
+use crate::store::lock::{InstallLock, LockProbe};
 use crate::store::secrets::SecretsFile;
 use crate::store::{StateDir, StateDirSource};
 
@@ -57,12 +58,14 @@ async fn cloud_checks(
         .unwrap_or_else(|| format!("the AWS endpoints of {code}"));
 
     // Who am I: the first signed call, which also tells whether the endpoint answers.
-    let started = Instant::now();
+    // The round trip is that of the last attempt, not of the pauses between.
+    let started = std::cell::Cell::new(Instant::now());
     let identity = patiently(Backoff::default(), || {
+        started.set(Instant::now());
         connected.cloud.identity.caller_identity()
     })
     .await;
-    let elapsed = started.elapsed();
+    let elapsed = started.get().elapsed();
     let credentials = format!("Credentials: {}.", session.credential_source);
     let refusal = match identity {
         Ok(id) => {
@@ -182,7 +185,28 @@ async fn region_check(connected: &Connected) -> Check {
     })
     .await
     {
-        Ok(z) => check.detail(format!("{} availability zones.", z.len())),
+        Ok(z) => {
+            let offered: Vec<OfferedZone> = z.iter().map(OfferedZone::from).collect();
+            // The largest profile spans three zones.
+            match choose_zones(&offered, 3) {
+                Ok(choice) => {
+                    let mut check = check.detail(format!(
+                        "{} availability zones; an install would span {}.",
+                        z.len(),
+                        choice.zones.join(", ")
+                    ));
+                    for (zone, why) in &choice.passed_over {
+                        check = check.detail(format!("{zone} is passed over: {why}."));
+                    }
+                    check
+                }
+                Err(shortage) => Check::fail(
+                    "region",
+                    format!("Region {label} cannot hold an install."),
+                    shortage.to_string(),
+                ),
+            }
+        }
         Err(e) => check.detail(format!("Availability zones unknown: {e}")),
     }
 }
@@ -283,8 +307,13 @@ fn secrets_check(path: &Path) -> Check {
 
 fn lock_check(path: &Path) -> Check {
     match InstallLock::probe(path) {
-        Ok(None) => Check::pass("lock", "No other installer session is running."),
-        Ok(Some(h)) => Check::warn(
+        Ok(LockProbe::Free) => Check::pass("lock", "No other installer session is running."),
+        Ok(LockProbe::Held(None)) => Check::warn(
+            "lock",
+            "Another session is driving the install (it has not said who it is yet).",
+            "Finish or close that session before starting the wizard here.",
+        ),
+        Ok(LockProbe::Held(Some(h))) => Check::warn(
             "lock",
             format!(
                 "Another session is driving the install: PID {} run by {} since {}.",

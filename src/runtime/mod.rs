@@ -41,8 +41,6 @@ pub enum ConnectFailure {
     Sandbox(#[from] sandbox::SandboxError),
     #[error("{0}")]
     Region(#[from] RegionRefusal),
-    #[error("--sandbox-speed must be a number above 0 (virtual seconds per real second), not {0}.")]
-    Speed(f64),
 }
 
 impl ConnectFailure {
@@ -50,10 +48,8 @@ impl ConnectFailure {
     /// opposed to the connection failing: the CLI exits 2 for these.
     pub fn is_refused_input(&self) -> bool {
         match self {
-            ConnectFailure::Aws(aws::ConnectError::Region(_))
-            | ConnectFailure::Region(_)
-            | ConnectFailure::Speed(_) => true,
-            ConnectFailure::Sandbox(e) => e.is_fault_script(),
+            ConnectFailure::Aws(aws::ConnectError::Region(_)) | ConnectFailure::Region(_) => true,
+            ConnectFailure::Sandbox(e) => e.is_refused_input(),
         }
     }
 }
@@ -71,9 +67,6 @@ pub fn check_region_flag(settings: &Settings) -> Result<(), RegionRefusal> {
 pub async fn connect(settings: &Settings, state: &StateDir) -> Result<Connected, ConnectFailure> {
     if settings.sandbox {
         let speed = settings.sandbox_speed.unwrap_or(sandbox::DEFAULT_SPEED);
-        if !(speed.is_finite() && speed > 0.0) {
-            return Err(ConnectFailure::Speed(speed));
-        }
         let faults = match &settings.sandbox_faults {
             Some(p) => sandbox::load_fault_script(p)?,
             None => FaultScript::default(),

@@ -13,8 +13,9 @@ use crate::core::regions::{RegionRow, merge};
 
 /// At most this many AZ look-ups at once (one call per region).
 const PARALLEL: usize = 8;
-/// A region that does not answer in time shows no AZ count rather than stalling the list.
-const PER_REGION: Duration = Duration::from_secs(10);
+/// A region that does not answer in time shows no AZ count rather than
+/// stalling the list; long enough for the throttling retries to run out.
+const PER_REGION: Duration = Duration::from_secs(30);
 
 pub async fn collect(regions: Arc<dyn Regions>) -> CloudResult<Vec<RegionRow>> {
     let account: Vec<_> = patiently(Backoff::default(), || regions.list_regions())

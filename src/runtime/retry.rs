@@ -1,7 +1,10 @@
 //! Patience with AWS: a call AWS throttled is tried again after a growing,
 //! jittered pause, so throttling slows the installer down instead of
-//! reaching the operator. Only `CloudError::Throttled` is retried here: the
-//! SDK already retries dropped connections and server errors itself.
+//! reaching the operator. Only `CloudError::Throttled` is retried here. On
+//! AWS this is a second layer: the SDK's standard mode has already tried
+//! each request up to five times (throttling, dropped connections and
+//! server errors alike), so `Throttled` arriving here means AWS kept saying
+//! so; the sandbox's scripted throttling arrives here directly.
 
 use std::future::Future;
 use std::time::Duration;
@@ -20,7 +23,8 @@ pub struct Backoff {
 }
 
 impl Default for Backoff {
-    /// 0.5 s, 1 s, 2 s, 4 s, 8 s, 8 s: about 23 s of patience before giving up.
+    /// Pauses of up to 0.5 s, 1 s, 2 s, 4 s, 8 s and 8 s (each at least half
+    /// that): 12 to 23.5 s of patience before giving up.
     fn default() -> Self {
         Backoff {
             first: Duration::from_millis(500),
@@ -63,7 +67,8 @@ where
                 action,
                 retry_after,
             }) if attempt < backoff.attempts => {
-                let pause = retry_after.unwrap_or_else(|| backoff.pause(attempt));
+                let pause = retry_after
+                    .map_or_else(|| backoff.pause(attempt), |after| after.min(backoff.cap));
                 tracing::info!(%action, attempt, pause_ms = pause.as_millis() as u64, "throttled; waiting before trying again");
                 tokio::time::sleep(pause).await;
                 attempt += 1;

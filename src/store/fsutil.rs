@@ -166,6 +166,25 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_root_owns_is_trusted_and_one_another_user_owns_is_not() {
+        // The root exemption: system directories are root's.
+        check_trusted_dir(Path::new("/")).unwrap();
+        if current_uid() == 0 {
+            let dir = tempfile::tempdir().unwrap();
+            nix::unistd::chown(dir.path(), Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+            let msg = check_trusted_dir(dir.path()).unwrap_err().to_string();
+            assert!(
+                msg.contains(&user_name(65534)) && msg.contains("chown"),
+                "{msg}"
+            );
+        } else {
+            // Not root: our own directory is trusted (root can't be tested here).
+            let dir = tempfile::tempdir().unwrap();
+            check_trusted_dir(dir.path()).unwrap();
+        }
+    }
+
+    #[test]
     fn a_file_another_user_owns_is_refused_naming_the_owner() {
         let dir = tempfile::tempdir().unwrap();
         // Root can give a file away; anyone else finds one root owns.

@@ -48,6 +48,14 @@ fn describe(path: &Path, holder: Option<&Holder>) -> String {
     }
 }
 
+/// What [`InstallLock::probe`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockProbe {
+    Free,
+    /// Held by another session; who, when its record could be read.
+    Held(Option<Holder>),
+}
+
 /// Held for as long as the value lives; the OS releases it when the
 /// process ends, however it ends, so a killed session never leaves a stale lock.
 #[derive(Debug)]
@@ -95,16 +103,17 @@ impl InstallLock {
         })
     }
 
-    /// Who holds the lock now, without taking it (for `doctor`).
-    pub fn probe(path: &Path) -> Result<Option<Holder>, StoreError> {
+    /// Whether another session holds the lock now, without taking it (for
+    /// `doctor`).
+    pub fn probe(path: &Path) -> Result<LockProbe, StoreError> {
         let file = match File::open(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LockProbe::Free),
             Err(e) => return Err(StoreError::io("open the lock file", path, e)),
         };
         match file.try_lock_shared() {
-            Ok(()) => Ok(None),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(read_holder(path)),
+            Ok(()) => Ok(LockProbe::Free),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(LockProbe::Held(read_holder(path))),
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(StoreError::io("inspect the lock", path, e))
             }
@@ -123,20 +132,18 @@ impl Drop for InstallLock {
 /// Who holds the lock, as the holder wrote it. The holder writes just after
 /// taking the lock, and a session that crashed left its own record behind:
 /// a record that is missing, torn or names a process that is gone is read
-/// again for a moment before giving up.
+/// again for a moment, and never reported as the holder.
 fn read_holder(path: &Path) -> Option<Holder> {
-    let mut last = None;
     for _ in 0..10 {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        if let Ok(h) = serde_json::from_str::<Holder>(&text) {
-            if process_alive(h.pid) {
-                return Some(h);
-            }
-            last = Some(h);
+        if let Ok(h) = serde_json::from_str::<Holder>(&text)
+            && process_alive(h.pid)
+        {
+            return Some(h);
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    last
+    None
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -180,12 +187,11 @@ mod tests {
         );
         assert!(msg.contains(&first.holder.user), "{msg}");
         assert!(msg.contains("ph-installer (ssh)"), "{msg}");
-        assert_eq!(
-            InstallLock::probe(&p).unwrap().unwrap().pid,
-            std::process::id()
+        assert!(
+            matches!(InstallLock::probe(&p).unwrap(), LockProbe::Held(Some(h)) if h.pid == std::process::id())
         );
         drop(first);
-        assert!(InstallLock::probe(&p).unwrap().is_none());
+        assert_eq!(InstallLock::probe(&p).unwrap(), LockProbe::Free);
         // The ended session is no longer named in the file.
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "");
         InstallLock::acquire(&p, "again").unwrap();
@@ -195,7 +201,8 @@ mod tests {
     fn a_record_left_by_a_crashed_session_is_not_taken_for_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("lock");
-        // A session that crashed (no such PID) left its record.
+        // A session that crashed (no such PID) left its record, and another
+        // session has just taken the lock without writing its own yet.
         let stale = Holder {
             pid: 999_999_999,
             user: "ghost".into(),
@@ -203,11 +210,22 @@ mod tests {
             command: "ph-installer (crashed)".into(),
         };
         std::fs::write(&p, serde_json::to_string(&stale).unwrap()).unwrap();
-        assert!(InstallLock::probe(&p).unwrap().is_none(), "not locked");
+        let other = File::open(&p).unwrap();
+        other.try_lock().unwrap();
+        assert_eq!(InstallLock::probe(&p).unwrap(), LockProbe::Held(None));
+        let msg = InstallLock::acquire(&p, "ph-installer (ssh)")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !msg.contains("ghost") && !msg.contains("999999999"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("Another ph-installer session holds the lock"),
+            "{msg}"
+        );
+        drop(other);
         let held = InstallLock::acquire(&p, "ph-installer (ssh)").unwrap();
-        let holder = InstallLock::probe(&p).unwrap().unwrap();
-        assert_eq!(holder.pid, std::process::id());
-        assert_eq!(holder.command, "ph-installer (ssh)");
         drop(held);
     }
 }

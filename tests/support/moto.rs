@@ -170,7 +170,10 @@ pub fn options(region: &str, account: &str) -> AwsOptions {
         region: Some(region.into()),
         profile: None,
         endpoint_url: Some(moto().url.clone()),
-        static_credentials: Some(("testing".into(), "testing".into())),
+        static_credentials: Some((
+            "testing".into(),
+            ph_installer::core::secret::Secret::new("testing"),
+        )),
         extra_headers: vec![("x-moto-account-id".into(), account.into())],
         skip_instance_metadata: true,
         // moto answers an operation it lacks with HTTP 500: fail at once.

@@ -110,8 +110,14 @@ pub(crate) fn classify(
     }
     match code_str {
         // EC2 uses AuthFailure also for regions the account has not enabled.
-        "AuthFailure" if message.contains("not enabled") => CloudError::RegionNotEnabled { detail },
-        "OptInRequired" => CloudError::RegionNotEnabled { detail },
+        "AuthFailure" if message.contains("not enabled") => CloudError::RegionNotEnabled {
+            region: None,
+            detail,
+        },
+        "OptInRequired" => CloudError::RegionNotEnabled {
+            region: None,
+            detail,
+        },
         "ExpiredToken"
         | "ExpiredTokenException"
         | "InvalidClientTokenId"

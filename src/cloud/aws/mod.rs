@@ -34,9 +34,10 @@ use crate::core::region::{
     RegionCandidate, RegionCode, RegionResolutionError, RegionSource, ResolvedRegion,
     resolve_region,
 };
+use crate::core::secret::Secret;
 
 /// How to reach AWS. Everything defaults to the AWS CLI's behaviour.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct AwsOptions {
     /// `--region`: wins over every other source.
     pub region: Option<String>,
@@ -45,36 +46,17 @@ pub struct AwsOptions {
     /// `--endpoint-url`: send every call there (an emulator). `AWS_ENDPOINT_URL`
     /// is honoured by the SDK itself when this is unset.
     pub endpoint_url: Option<String>,
-    /// Fixed access keys instead of the default chain (tests against an emulator).
-    pub static_credentials: Option<(String, String)>,
+    /// Fixed access keys instead of the default chain (tests against an
+    /// emulator); the secret key prints redacted.
+    pub static_credentials: Option<(String, Secret)>,
     /// Extra HTTP headers on every request (an emulator's account selector).
     pub extra_headers: Vec<(String, String)>,
     /// Skip the instance-metadata region lookup (it costs a timeout off EC2).
     pub skip_instance_metadata: bool,
-    /// Attempts per call including the first (`None`: the default, 5). An
-    /// emulator's HTTP 500 for an operation it lacks should fail at once.
+    /// Attempts per call including the first (`None`: `AWS_MAX_ATTEMPTS`,
+    /// else 5). An emulator's HTTP 500 for an operation it lacks should fail
+    /// at once.
     pub max_attempts: Option<u32>,
-}
-
-impl std::fmt::Debug for AwsOptions {
-    /// Names the access key id but never the secret key.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsOptions")
-            .field("region", &self.region)
-            .field("profile", &self.profile)
-            .field("endpoint_url", &self.endpoint_url)
-            .field(
-                "static_credentials",
-                &self
-                    .static_credentials
-                    .as_ref()
-                    .map(|(key, _)| format!("{key} / <redacted>")),
-            )
-            .field("extra_headers", &self.extra_headers)
-            .field("skip_instance_metadata", &self.skip_instance_metadata)
-            .field("max_attempts", &self.max_attempts)
-            .finish()
-    }
 }
 
 /// A cloud on AWS and how it was reached.
@@ -100,9 +82,7 @@ pub async fn connect(opts: &AwsOptions) -> Result<AwsConnection, ConnectError> {
     let region = resolve(opts).await?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.code.as_str().to_string()))
-        .retry_config(
-            RetryConfig::standard().with_max_attempts(opts.max_attempts.unwrap_or(MAX_ATTEMPTS)),
-        )
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts(opts)))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
@@ -119,7 +99,7 @@ pub async fn connect(opts: &AwsOptions) -> Result<AwsConnection, ConnectError> {
     if let Some((key, secret)) = &opts.static_credentials {
         loader = loader.credentials_provider(Credentials::new(
             key.clone(),
-            secret.clone(),
+            secret.expose().to_string(),
             None,
             None,
             "static",
@@ -147,6 +127,14 @@ pub async fn connect(opts: &AwsOptions) -> Result<AwsConnection, ConnectError> {
         region,
         session,
     })
+}
+
+/// The flag's, else `AWS_MAX_ATTEMPTS` (as the AWS CLI honours it), else 5.
+fn max_attempts(opts: &AwsOptions) -> u32 {
+    opts.max_attempts
+        .or_else(|| env_value("AWS_MAX_ATTEMPTS").and_then(|v| v.trim().parse().ok()))
+        .filter(|n| *n >= 1)
+        .unwrap_or(MAX_ATTEMPTS)
 }
 
 fn env_value(name: &str) -> Option<String> {
@@ -442,7 +430,7 @@ mod tests {
     #[test]
     fn debug_of_the_options_never_shows_the_secret_key() {
         let opts = AwsOptions {
-            static_credentials: Some(("AKIDEXAMPLE".into(), "wJalrXUtnFEMI-secret".into())),
+            static_credentials: Some(("AKIDEXAMPLE".into(), Secret::new("wJalrXUtnFEMI-secret"))),
             ..AwsOptions::default()
         };
         let shown = format!("{opts:?}");

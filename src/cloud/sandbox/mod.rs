@@ -111,11 +111,14 @@ pub enum SandboxError {
 }
 
 impl SandboxError {
-    /// The fault script given on the command line is the problem.
-    pub fn is_fault_script(&self) -> bool {
+    /// A sandbox setting given on the command line (the fault script, the
+    /// speed) is the problem, not the account.
+    pub fn is_refused_input(&self) -> bool {
         matches!(
             self,
-            SandboxError::FaultScript { .. } | SandboxError::FaultScriptUnreadable { .. }
+            SandboxError::FaultScript { .. }
+                | SandboxError::FaultScriptUnreadable { .. }
+                | SandboxError::InvalidSpeed { .. }
         )
     }
 }

@@ -12,7 +12,7 @@ use super::cfn::{CfnEngine, LiveResource};
 use super::clock::ClockAnchor;
 use crate::cloud::types::*;
 use crate::cloud::{CloudError, CloudResult};
-use crate::core::region::{OptInStatus, RegionCode, RegionRefusal};
+use crate::core::region::{OptInStatus, RegionCode};
 use crate::core::regions::known_regions;
 
 pub const ACCOUNT_ID: &str = "111122223333";
@@ -331,14 +331,11 @@ impl AccountState {
                      region code (`ph-installer regions` lists the account's regions)"
                 ),
             }),
-            Some(r) if r.opt_in == OptInStatus::NotOptedIn => Err(CloudError::Other {
-                action: action.into(),
-                code: "AuthFailure".into(),
-                message: RegionRefusal::NotOptedIn {
-                    code: code.to_string(),
-                    name: crate::core::regions::known_region(code.as_str()).map(|k| k.name),
-                }
-                .to_string(),
+            // What EC2 says there: AuthFailure "... not enabled", which the
+            // AWS adapter maps to the same variant.
+            Some(r) if r.opt_in == OptInStatus::NotOptedIn => Err(CloudError::RegionNotEnabled {
+                region: Some(code.to_string()),
+                detail: format!("{action}: {code} is an opt-in region that is not enabled"),
             }),
             Some(_) => Ok(()),
         }

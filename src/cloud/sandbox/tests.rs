@@ -172,7 +172,7 @@ async fn zones_of_a_region_not_opted_in_are_refused_with_how_to_enable_it() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(
-        matches!(&err, CloudError::Other { code, .. } if code == "AuthFailure"),
+        matches!(&err, CloudError::RegionNotEnabled { .. }),
         "{err:?}"
     );
     assert!(

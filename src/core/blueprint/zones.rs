@@ -77,8 +77,10 @@ impl fmt::Display for ZoneShortage {
 
 impl std::error::Error for ZoneShortage {}
 
-/// Up to `max` usable zones, in name order; an error when fewer than two.
+/// Up to `max` usable zones (never fewer than two: the least any install
+/// spans), in name order; an error when fewer than two are usable.
 pub fn choose_zones(offered: &[OfferedZone], max: u8) -> Result<ZoneChoice, ZoneShortage> {
+    let max = max.max(2);
     let mut sorted: Vec<&OfferedZone> = offered.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut usable = Vec::new();
@@ -144,6 +146,16 @@ mod tests {
         assert_eq!(choice.passed_over.len(), 1);
         assert!(choice.passed_over[0].0.contains("use1-az3"));
         assert!(choice.passed_over[0].1.contains("EKS"));
+    }
+
+    #[test]
+    fn a_maximum_below_two_still_spans_two_zones() {
+        let offered = [
+            zone("eu-west-1a", "euw1-az1"),
+            zone("eu-west-1b", "euw1-az2"),
+            zone("eu-west-1c", "euw1-az3"),
+        ];
+        assert_eq!(choose_zones(&offered, 1).unwrap().az_count(), 2);
     }
 
     #[test]

@@ -322,6 +322,7 @@ fn task(logical: &str, action: Action, deps: BTreeSet<String>, target: Res) -> T
         until: None,
         target,
         orphan: false,
+        error: None,
     }
 }
 
@@ -570,10 +571,16 @@ fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-fn start_task(stack: &mut StackState, _env: &mut Env<'_>, key: &str) {
+fn start_task(stack: &mut StackState, env: &mut Env<'_>, key: &str) {
     let op = stack.op.as_ref().expect("in flight");
-    let (clock, token) = (op.clock, Some(op.token.clone()));
+    let (clock, token, stage) = (op.clock, Some(op.token.clone()), op.stage);
     let t = op.tasks[key].clone();
+    // CloudFormation builds a resource's properties when it starts it: an
+    // intrinsic that fails on a live attribute fails the resource at once.
+    let error = (stage == Stage::Apply
+        && matches!(t.action, Action::Create | Action::Update | Action::Replace))
+    .then(|| property_error(stack, env, &t.logical))
+    .flatten();
     let l = t.logical.as_str();
     let rtype = t.target.rtype.clone();
     let md = &t.target.metadata;
@@ -685,7 +692,11 @@ fn start_task(stack: &mut StackState, _env: &mut Env<'_>, key: &str) {
             }
         }
     }
+    if error.is_some() {
+        dur = 0;
+    }
     let tk = op_mut(stack).tasks.get_mut(key).expect("task");
+    tk.error = error;
     if done_now {
         tk.state = TaskState::Done;
     } else {
@@ -714,13 +725,7 @@ fn complete_at(stack: &mut StackState, env: &mut Env<'_>, at: SystemTime) {
             (Stage::Revert | Stage::RollbackDelete, _) => FaultPhase::Rollback,
             _ => FaultPhase::Delete,
         };
-        let mut fault = env.take_fault(l, phase);
-        if fault.is_none()
-            && stage == Stage::Apply
-            && matches!(t.action, Action::Create | Action::Update | Action::Replace)
-        {
-            fault = property_error(stack, env, l);
-        }
+        let fault = t.error.clone().or_else(|| env.take_fault(l, phase));
         let physical = t.target.physical.clone();
         let ok = fault.is_none();
         match t.action {
@@ -1091,15 +1096,16 @@ pub fn fake_attr(stack: &StackState, env: &Env<'_>, logical: &str, attr: &str) -
 }
 
 /// Runs `f` with the template in force and a context that resolves
-/// intrinsics against the live resources (NoEcho values revealed: what `f`
-/// computes must not be stored). `None` when there is no usable template.
+/// intrinsics against the live resources, NoEcho values revealed only when
+/// `reveal`. `None` when there is no usable template.
 fn with_live_ctx<R>(
     stack: &StackState,
     env: &Env<'_>,
+    reveal: bool,
     f: impl FnOnce(&super::template::Template, &Ctx<'_>) -> R,
 ) -> Option<R> {
     let tmpl = super::template::parse(stack.template.as_ref()?).ok()?;
-    let params = param_map(&stack.params, env.secrets, true);
+    let params = param_map(&stack.params, env.secrets, reveal);
     let empty = BTreeMap::new();
     let base = Ctx {
         params: &params,
@@ -1128,8 +1134,9 @@ fn with_live_ctx<R>(
 /// Why CloudFormation could not build `logical`'s properties from the live
 /// resources it depends on (an intrinsic that fails only at run time, such
 /// as Fn::Select past the end of a split attribute), as its status reason.
+/// NoEcho values stay masked: the reason is stored and shown.
 fn property_error(stack: &StackState, env: &Env<'_>, logical: &str) -> Option<String> {
-    with_live_ctx(stack, env, |tmpl, ctx| {
+    with_live_ctx(stack, env, false, |tmpl, ctx| {
         let def = tmpl.resources.get(logical)?;
         tmpl.resolve(&def.properties, ctx).err().map(|e| {
             let e = e.strip_prefix("Template format error: ").unwrap_or(&e);
@@ -1142,7 +1149,7 @@ fn property_error(stack: &StackState, env: &Env<'_>, logical: &str) -> Option<St
 /// Outputs of the template in force, resolved against the live resources.
 /// Outputs that cannot be resolved are left out.
 pub fn compute_outputs(stack: &StackState, env: &Env<'_>) -> Vec<StackOutput> {
-    with_live_ctx(stack, env, outputs_of).unwrap_or_default()
+    with_live_ctx(stack, env, true, outputs_of).unwrap_or_default()
 }
 
 fn outputs_of(tmpl: &super::template::Template, ctx: &Ctx<'_>) -> Vec<StackOutput> {

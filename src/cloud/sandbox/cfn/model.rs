@@ -143,6 +143,10 @@ pub struct Task {
     /// Set when this task deletes a replaced physical resource rather than
     /// the logical resource itself.
     pub orphan: bool,
+    /// Why the resource cannot be built (its properties failed to resolve
+    /// when it started): it fails at once with this reason.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

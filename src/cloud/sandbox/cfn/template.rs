@@ -834,9 +834,9 @@ impl Template {
             "Fn::GetAZs" => {
                 let r = ctx.region;
                 Ok(Some(Value::Array(
-                    ["a", "b", "c"]
-                        .iter()
-                        .map(|z| Value::String(format!("{r}{z}")))
+                    crate::cloud::sandbox::state::zone_letters_and_ids(r, 3)
+                        .into_iter()
+                        .map(|(letter, _)| Value::String(format!("{r}{letter}")))
                         .collect(),
                 )))
             }

@@ -557,6 +557,11 @@ fn an_intrinsic_that_fails_on_a_live_attribute_fails_its_resource_like_cloudform
         reason.starts_with("Template error:") && reason.contains("Fn::Select"),
         "{reason}"
     );
+    // It fails as it starts, not after its creation time has passed.
+    assert_eq!(
+        failed[0].timestamp,
+        find(&ev, "Alias", "CREATE_IN_PROGRESS")[0].timestamp
+    );
     // What it depended on was created; only the broken resource failed.
     assert_eq!(find(&ev, "Lb", "CREATE_COMPLETE").len(), 1);
 }
