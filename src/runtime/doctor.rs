@@ -79,7 +79,11 @@ async fn cloud_checks(
             checks.push(region_check(&connected).await);
             checks.push(Check::pass(
                 "endpoint",
-                format!("{endpoint} answered in {} ms.", elapsed.as_millis()),
+                format!(
+                    "{} answered in {} ms.",
+                    sentence_start(&endpoint),
+                    elapsed.as_millis()
+                ),
             ));
             checks.push(clock_check(&connected).await);
             return Some(code);
@@ -121,7 +125,7 @@ async fn cloud_checks(
         CloudError::Unavailable { .. } => {
             checks.push(Check::fail(
                 "endpoint",
-                format!("{endpoint} did not answer."),
+                format!("{} did not answer.", sentence_start(&endpoint)),
                 "Check the instance's route to AWS (NAT gateway, VPC endpoints for sts, ec2, \
                  cloudformation, acm and route53, or an HTTPS proxy via HTTPS_PROXY), then run \
                  again.",
@@ -133,12 +137,24 @@ async fn cloud_checks(
             // a clock too far off is one reason signatures are refused.
             checks.push(Check::pass(
                 "endpoint",
-                format!("{endpoint} answered (with the refusal above)."),
+                format!(
+                    "{} answered (with the refusal above).",
+                    sentence_start(&endpoint)
+                ),
             ));
             checks.push(clock_check(&connected).await);
         }
     }
     Some(code)
+}
+
+/// `text` with its first letter capitalised, to open a sentence.
+fn sentence_start(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Which region and why, and whether the account can use it.
