@@ -52,10 +52,10 @@ async fn cloud_checks(
     };
     let session = &connected.session;
     let code = connected.region.code.clone();
-    let endpoint = session
-        .endpoint_override
-        .clone()
-        .unwrap_or_else(|| format!("the AWS endpoints of {code}"));
+    let endpoint = match &session.endpoint_override {
+        Some(url) => format!("the endpoint {url}"),
+        None => format!("the AWS endpoints of {code}"),
+    };
 
     // Who am I: the first signed call, which also tells whether the endpoint answers.
     // The round trip is that of the last attempt, not of the pauses between.

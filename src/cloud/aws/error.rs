@@ -81,8 +81,22 @@ pub(crate) fn chain_found_nothing(text: &str) -> bool {
         || lower.contains("no credentials found in chain")
 }
 
+/// The SDK's error text without the Debug dump of the error it appends
+/// (`... (DispatchFailure(DispatchFailure { source: ... }))`), first line
+/// only, at most 400 bytes.
 fn first_line(text: &str) -> &str {
-    let t = text.lines().next().unwrap_or(text);
+    let mut t = text.lines().next().unwrap_or(text);
+    for variant in [
+        " (DispatchFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+        " (ConstructionFailure(",
+        " (ServiceError(",
+    ] {
+        if let Some(i) = t.find(variant) {
+            t = &t[..i];
+        }
+    }
     if t.len() > 400 {
         &t[..t.floor_char_boundary(400)]
     } else {
@@ -393,6 +407,23 @@ mod tests {
         );
         assert!(matches!(e, CloudError::MissingCredentials { .. }), "{e:?}");
         assert!(e.to_string().contains("AWS_PROFILE"), "{e}");
+    }
+
+    #[test]
+    fn the_sdk_debug_dump_is_cut_from_what_a_person_reads() {
+        let e = classify_transport(
+            "sts:GetCallerIdentity",
+            "STS",
+            "dispatch failure: io error: client error (Connect): tcp connect error: Connection \
+             refused (os error 111) (DispatchFailure(DispatchFailure { source: ConnectorError \
+             { kind: Io } }))",
+        );
+        let msg = e.to_string();
+        assert!(msg.contains("Connection refused (os error 111))"), "{msg}");
+        assert!(
+            !msg.contains("DispatchFailure(") && !msg.contains("ConnectorError"),
+            "{msg}"
+        );
     }
 
     #[test]
