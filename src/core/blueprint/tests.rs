@@ -478,3 +478,102 @@ fn every_template_refuses_the_install_names_the_installer_refuses() {
     // Every stack of the manifest takes the install name.
     assert_eq!(checked, bp.manifest.stacks.len());
 }
+
+/// A sized value against the template parameter's own constraints.
+fn parameter_constraint_breaks(param: &serde_json::Value, value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if let Some(allowed) = param.get("AllowedValues").and_then(|a| a.as_array())
+        && !allowed.iter().any(|a| text(a) == value)
+    {
+        out.push(format!("{value} is not among {allowed:?}"));
+    }
+    let number = value.parse::<f64>();
+    for (key, ok) in [
+        (
+            "MinValue",
+            (|n: f64, b: f64| n >= b) as fn(f64, f64) -> bool,
+        ),
+        ("MaxValue", |n, b| n <= b),
+    ] {
+        if let Some(bound) = param.get(key).and_then(|b| text(b).parse::<f64>().ok()) {
+            match number {
+                Ok(n) if ok(n, bound) => {}
+                _ => out.push(format!("{value} breaks {key} {bound}")),
+            }
+        }
+    }
+    for (key, ok) in [
+        (
+            "MinLength",
+            (|n: usize, b: usize| n >= b) as fn(usize, usize) -> bool,
+        ),
+        ("MaxLength", |n, b| n <= b),
+    ] {
+        if let Some(bound) = param.get(key).and_then(|b| text(b).parse::<usize>().ok())
+            && !ok(value.chars().count(), bound)
+        {
+            out.push(format!("{value} breaks {key} {bound}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_sized_value_meets_its_template_parameter_constraints_at_two_and_three_zones() {
+    let bp = blueprint();
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for spec in &bp.manifest.stacks {
+        let params = &bp.templates[&spec.template].body["Parameters"];
+        for (param, source) in &spec.parameters {
+            let Source::Sizing(key) = source else {
+                continue;
+            };
+            for (profile_name, profile) in &bp.sizing.profiles {
+                for az in [2u8, 3] {
+                    let value = profile.value(key, az).unwrap();
+                    for why in parameter_constraint_breaks(&params[param], &value) {
+                        broken.push(format!("{profile_name} at {az} AZs: {param}: {why}"));
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} sized values were checked");
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+#[test]
+fn zone_aware_counts_divide_by_the_zone_count() {
+    // OpenSearch zone awareness and one-per-zone Redis replicas need counts
+    // that spread evenly; a single node is the unreplicated evaluation case.
+    for (name, profile) in &blueprint().sizing.profiles {
+        for az in [2u8, 3] {
+            for key in ["search_instance_count", "cache_node_count"] {
+                let n: u32 = profile.value(key, az).unwrap().parse().unwrap();
+                assert!(
+                    n == 1 || n.is_multiple_of(u32::from(az)),
+                    "{name}: {key} {n} at {az} AZs"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_sized_value_outside_its_parameter_constraints_is_caught() {
+    let param: serde_json::Value = serde_json::json!({
+        "Type": "Number", "MinValue": 1, "MaxValue": 80, "AllowedValues": ["1", "3"]
+    });
+    assert!(parameter_constraint_breaks(&param, "3").is_empty());
+    let breaks = parameter_constraint_breaks(&param, "81");
+    assert_eq!(breaks.len(), 2, "{breaks:?}");
+    let text: serde_json::Value = serde_json::json!({"MinLength": 3, "MaxLength": 4});
+    assert_eq!(parameter_constraint_breaks(&text, "ab").len(), 1);
+    assert_eq!(parameter_constraint_breaks(&text, "abcde").len(), 1);
+}
