@@ -15,6 +15,24 @@ pub struct FaultScript {
     pub latency: Option<Latency>,
     /// Expire the credentials at a point in time.
     pub expire_credentials: Option<CredentialExpiry>,
+    /// Make simulated services slower (or faster) than their defaults.
+    pub slow: Option<SlowServices>,
+}
+
+/// Service timings, in virtual seconds, that replace the sandbox's defaults
+/// for this session (and are kept in the account if it is saved).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowServices {
+    /// ACM: issued this long after the validation CNAME exists in a sandbox zone (default 60).
+    pub acm_validation_seconds: Option<u64>,
+    /// ACM: issued this long after the request when the domain's DNS is
+    /// outside the sandbox, as with an external DNS provider (default 300).
+    pub acm_external_validation_seconds: Option<u64>,
+    /// Route 53: a change goes from PENDING to INSYNC after this long (default 30).
+    pub dns_sync_seconds: Option<u64>,
+    /// EC2: metadata options go from pending to applied after this long (default 4).
+    pub metadata_apply_seconds: Option<u64>,
 }
 
 /// Fail resource `resource` (a logical id) with `reason`.
@@ -93,8 +111,9 @@ fn describe(line: &Option<usize>, column: &Option<usize>, message: &str) -> Stri
     format!(
         "The sandbox fault script is not valid{at}: {message}. Fix it and run again; accepted \
          keys are [[fail]] (resource, reason, times = once|always, during = \
-         create|update|delete|rollback), [throttle] share (0 to 1), [latency] ms, \
-         [expire_credentials] after_seconds."
+         create|update|delete|rollback), [throttle] share (0 to 1), [latency] ms, [slow] \
+         acm_validation_seconds / acm_external_validation_seconds / dns_sync_seconds / \
+         metadata_apply_seconds, [expire_credentials] after_seconds."
     )
 }
 
@@ -127,6 +146,7 @@ impl FaultScript {
             && self.throttle.is_none()
             && self.latency.is_none()
             && self.expire_credentials.is_none()
+            && self.slow.is_none()
     }
 }
 

@@ -247,6 +247,17 @@ impl Loaded {
         for engine in self.state.stacks.values_mut() {
             engine.set_faults(faults.fail.clone());
         }
+        if let Some(slow) = &faults.slow {
+            let t = &mut self.state.timings;
+            let set = |slot: &mut u64, v: Option<u64>| *slot = v.unwrap_or(*slot);
+            set(&mut t.acm_validate_secs, slow.acm_validation_seconds);
+            set(
+                &mut t.acm_external_validate_secs,
+                slow.acm_external_validation_seconds,
+            );
+            set(&mut t.dns_sync_secs, slow.dns_sync_seconds);
+            set(&mut t.metadata_apply_secs, slow.metadata_apply_seconds);
+        }
     }
 }
 

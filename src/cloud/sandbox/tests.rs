@@ -645,6 +645,28 @@ async fn a_certificate_for_dns_outside_the_sandbox_is_issued_after_the_external_
 }
 
 #[tokio::test]
+async fn a_fault_script_can_make_external_dns_validation_take_an_hour() {
+    let faults =
+        FaultScript::from_toml("[slow]\nacm_external_validation_seconds = 3600\n").unwrap();
+    let f = Fixture::with(faults, 1.0);
+    let acm = &f.home().certificates;
+    let arn = acm
+        .request_certificate(&cert_request("shop.example.net", &[], "ext"))
+        .await
+        .unwrap();
+    f.advance(3599);
+    assert_eq!(
+        acm.describe_certificate(&arn).await.unwrap().status,
+        CertificateStatus::PendingValidation
+    );
+    f.advance(1);
+    assert_eq!(
+        acm.describe_certificate(&arn).await.unwrap().status,
+        CertificateStatus::Issued
+    );
+}
+
+#[tokio::test]
 async fn the_same_idempotency_token_within_an_hour_returns_the_same_certificate() {
     let f = Fixture::new();
     let acm = &f.home().certificates;
