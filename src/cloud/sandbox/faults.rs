@@ -179,6 +179,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_fault_script_in_the_readme_parses_and_sets_every_section() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n# --sandbox-faults")
+            .expect("README shows a fault script");
+        let body = &readme[start + "```toml\n".len()..];
+        let body = &body[..body.find("```").unwrap()];
+        let s = FaultScript::from_toml(body).unwrap();
+        assert!(!s.fail.is_empty());
+        assert!(s.throttle.is_some() && s.latency.is_some());
+        assert!(s.expire_credentials.is_some() && s.slow.is_some());
+    }
+
+    #[test]
     fn a_full_fault_script_parses() {
         let s = FaultScript::from_toml(
             r#"
