@@ -69,14 +69,7 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError>
 /// A directory others can only list is allowed; `doctor` warns about it.
 pub fn check_trusted_dir(path: &Path) -> Result<(), StoreError> {
     let meta = fs::metadata(path).map_err(|e| StoreError::io("inspect", path, e))?;
-    let uid = current_uid();
-    if meta.uid() != uid && meta.uid() != 0 {
-        return Err(StoreError::WrongOwner {
-            path: path.to_path_buf(),
-            owner: user_name(meta.uid()),
-            you: user_name(uid),
-        });
-    }
+    refuse_foreign_owner(path, &meta, true)?;
     let mode = meta.mode() & 0o777;
     if mode & 0o022 != 0 {
         return Err(StoreError::DirWritableByOthers {
@@ -85,6 +78,27 @@ pub fn check_trusted_dir(path: &Path) -> Result<(), StoreError> {
         });
     }
     Ok(())
+}
+
+/// Refuses `path` unless this process's user owns it (or root does, when
+/// `root_ok`), naming the owner and the `chown` that fixes it.
+fn refuse_foreign_owner(path: &Path, meta: &fs::Metadata, root_ok: bool) -> Result<(), StoreError> {
+    let uid = current_uid();
+    if meta.uid() == uid || (root_ok && meta.uid() == 0) {
+        return Ok(());
+    }
+    Err(StoreError::WrongOwner {
+        path: path.to_path_buf(),
+        owner: user_name(meta.uid()),
+        you: user_name(uid),
+    })
+}
+
+/// Creates `dir` 0700 when missing, then refuses it when others could
+/// change what is in it (see [`check_trusted_dir`]).
+pub fn ensure_trusted_dir(dir: &Path) -> Result<(), StoreError> {
+    ensure_private_dir(dir)?;
+    check_trusted_dir(dir)
 }
 
 /// The effective user id of this process.
@@ -105,15 +119,8 @@ pub fn user_name(uid: u32) -> String {
 /// else owns it, the way OpenSSH refuses a private key, with the command
 /// that fixes it.
 pub fn check_private_file(path: &Path, meta: &fs::Metadata) -> Result<(), StoreError> {
+    refuse_foreign_owner(path, meta, false)?;
     let mode = meta.mode() & 0o777;
-    let uid = current_uid();
-    if meta.uid() != uid {
-        return Err(StoreError::WrongOwner {
-            path: path.to_path_buf(),
-            owner: user_name(meta.uid()),
-            you: user_name(uid),
-        });
-    }
     if mode & 0o077 != 0 {
         return Err(StoreError::TooOpen {
             path: path.to_path_buf(),

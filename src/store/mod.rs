@@ -148,12 +148,10 @@ impl StateDir {
     /// it, so simulated installs never mix with real ones; the base is
     /// created private either way.
     pub fn open(base: &Path, sandbox: bool) -> Result<StateDir, StoreError> {
-        ensure_private_dir(base)?;
-        fsutil::check_trusted_dir(base)?;
+        fsutil::ensure_trusted_dir(base)?;
         let root = if sandbox {
             let root = base.join("sandbox");
-            ensure_private_dir(&root)?;
-            fsutil::check_trusted_dir(&root)?;
+            fsutil::ensure_trusted_dir(&root)?;
             root
         } else {
             base.to_path_buf()

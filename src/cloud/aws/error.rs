@@ -304,7 +304,8 @@ mod tests {
             ),
             (
                 "OptInRequired",
-                "You are not subscribed to this service",
+                "You are not authorized to use the requested service. Ensure that you have \
+                 subscribed to the service you are trying to use.",
                 401,
                 "region",
             ),

@@ -35,10 +35,9 @@ fn parameters(input: &[ParameterInput]) -> Vec<Parameter> {
         .iter()
         .map(|p| {
             let b = Parameter::builder().parameter_key(&p.key);
-            match &p.value {
-                ParameterValue::Value(v) => b.parameter_value(v),
-                ParameterValue::Secret(s) => b.parameter_value(s.expose()),
-                ParameterValue::UsePrevious => b.use_previous_value(true),
+            match p.value.expose() {
+                Some(v) => b.parameter_value(v),
+                None => b.use_previous_value(true),
             }
             .build()
         })
