@@ -16,6 +16,7 @@ use ph_installer::cloud::types::*;
 use ph_installer::core::blueprint::plan::{self, Derived, Inputs};
 use ph_installer::core::blueprint::zones::{OfferedZone, choose_zones};
 use ph_installer::core::blueprint::{APP_IMAGE_PARAMETER, Blueprint, template_text};
+use ph_installer::core::region::RegionCode;
 use ph_installer::core::secret::Secret;
 use ph_installer::core::stack::StackStatus;
 
@@ -65,8 +66,8 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
         clock.clone(),
     )
     .unwrap();
-    let code = region.parse().unwrap();
-    let cloud = account.cloud(region.parse().unwrap());
+    let code: RegionCode = region.parse().unwrap();
+    let cloud = account.cloud(code.clone());
 
     // What the installer works out before anything is created.
     let offered: Vec<OfferedZone> = cloud
