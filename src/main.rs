@@ -87,7 +87,9 @@ fn main() -> ExitCode {
             Command::Doctor => {
                 let checks = runtime::doctor::run(&settings, &state, chosen_by).await;
                 match g.output {
-                    OutputFormat::Text => print!("{}", headless::doctor_text(&checks)),
+                    OutputFormat::Text => {
+                        print!("{}", headless::doctor_text(&checks, terminal_width()))
+                    }
                     OutputFormat::Json => print!("{}", headless::json_lines(&checks)),
                 }
                 if all_passed(&checks) {
@@ -127,4 +129,11 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// The terminal's columns when stdout is one and it knows its size; `None`
+/// for a pipe and for the 0x0 size an SSM session starts with.
+fn terminal_width() -> Option<usize> {
+    let (terminal_size::Width(w), _) = terminal_size::terminal_size_of(std::io::stdout())?;
+    (w >= 40).then_some(usize::from(w))
 }

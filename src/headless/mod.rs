@@ -66,17 +66,29 @@ pub fn regions_text(rows: &[RegionRow], current: Option<&RegionCode>) -> String 
 }
 
 /// The doctor's report, one check per paragraph, and a closing verdict.
-pub fn doctor_text(checks: &[Check]) -> String {
+/// The doctor's report. With `width` (the terminal's columns), long lines
+/// wrap at word boundaries under their own column instead of mid-word at the
+/// screen's edge; without it (a pipe, or a terminal of unknown size, as an
+/// SSM session starts) every line is printed whole.
+pub fn doctor_text(checks: &[Check], width: Option<usize>) -> String {
     let mut out = String::new();
+    let indent = " ".repeat(INDENT);
     for c in checks {
-        let _ = writeln!(out, "[{:^4}] {:<10} {}", c.status.label(), c.id, c.summary);
+        let head = format!("[{:^4}] {:<10} ", c.status.label(), c.id);
+        push_wrapped(&mut out, &head, &indent, &c.summary, width);
         for d in &c.details {
-            let _ = writeln!(out, "       {:<10} {d}", "");
+            push_wrapped(&mut out, &indent, &indent, d, width);
         }
         if c.status != CheckStatus::Pass
             && let Some(fix) = &c.fix
         {
-            let _ = writeln!(out, "       {:<10} -> {fix}", "");
+            push_wrapped(
+                &mut out,
+                &format!("{indent}-> "),
+                &format!("{indent}   "),
+                fix,
+                width,
+            );
         }
     }
     let failed = checks
@@ -87,18 +99,44 @@ pub fn doctor_text(checks: &[Check]) -> String {
         .iter()
         .filter(|c| c.status == CheckStatus::Warn)
         .count();
-    let _ = writeln!(
-        out,
-        "\n{}",
-        match (failed, warned) {
-            (0, 0) => "All checks passed: this machine is ready to install.".to_string(),
-            (0, w) => format!("Ready to install, with {w} warning(s) worth a look."),
-            (f, _) => format!(
-                "{f} check(s) failed: fix them as shown, then run `ph-installer doctor` again."
-            ),
+    let verdict = match (failed, warned) {
+        (0, 0) => "All checks passed: this machine is ready to install.".to_string(),
+        (0, w) => format!("Ready to install, with {w} warning(s) worth a look."),
+        (f, _) => {
+            format!("{f} check(s) failed: fix them as shown, then run `ph-installer doctor` again.")
         }
-    );
+    };
+    out.push('\n');
+    push_wrapped(&mut out, "", "", &verdict, width);
     out
+}
+
+/// Where the text of a doctor line starts: `[ ok ] identity   `.
+const INDENT: usize = 18;
+
+/// Appends `text` after `first`, continuing on lines that start with
+/// `rest`, each line at most `width` columns when a word allows it.
+fn push_wrapped(out: &mut String, first: &str, rest: &str, text: &str, width: Option<usize>) {
+    let Some(width) = width else {
+        let _ = writeln!(out, "{first}{text}");
+        return;
+    };
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if !empty && !fits {
+            let _ = writeln!(out, "{line}");
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    let _ = writeln!(out, "{line}");
 }
 
 /// One JSON object per line.
@@ -152,13 +190,41 @@ mod tests {
             Check::pass("identity", "Account 1.").detail("Credentials: env."),
             Check::fail("clock", "Clock is 400 s behind.", "Sync the clock."),
         ];
-        let text = doctor_text(&checks);
+        let text = doctor_text(&checks, None);
         assert!(text.contains("[ ok ] identity"), "{text}");
         assert!(text.contains("[FAIL] clock"), "{text}");
         assert!(text.contains("-> Sync the clock."));
         assert!(text.contains("1 check(s) failed"));
-        let ok = doctor_text(&checks[..1]);
+        let ok = doctor_text(&checks[..1], None);
         assert!(ok.contains("All checks passed"));
+    }
+
+    #[test]
+    fn on_a_narrow_terminal_doctor_lines_wrap_between_words_under_their_column() {
+        let checks = vec![
+            Check::fail(
+                "region",
+                "Region ca-west-1 (from the --region flag) is not enabled for this account.",
+                "Enable it in the AWS console under Account > AWS Regions, then run again.",
+            )
+            .detail("Opt-in status: not-opted-in."),
+        ];
+        let text = doctor_text(&checks, Some(60));
+        for line in text.lines() {
+            assert!(line.chars().count() <= 60, "{line:?} in\n{text}");
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("[FAIL] region     Region ca-west-1"),
+            "{text}"
+        );
+        // Continuations start under the text, and no word is cut.
+        assert!(lines[1].starts_with(&" ".repeat(INDENT)), "{text}");
+        assert!(!lines[1][INDENT..].starts_with(' '), "{text}");
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(&text), words(&doctor_text(&checks, None)));
+        // Unwrapped, each part is one line.
+        assert_eq!(doctor_text(&checks, None).lines().count(), 5);
     }
 
     #[test]
