@@ -115,7 +115,11 @@ fn main() -> ExitCode {
                         match g.output {
                             OutputFormat::Text => print!(
                                 "{}",
-                                headless::regions_text(&rows, Some(&connected.region.code))
+                                headless::regions_text(
+                                    &rows,
+                                    Some(&connected.region.code),
+                                    terminal_width()
+                                )
                             ),
                             OutputFormat::Json => print!("{}", headless::json_lines(&rows)),
                         }

@@ -18,8 +18,13 @@ fn opt_in_label(status: Option<OptInStatus>) -> &'static str {
     }
 }
 
-/// The regions as a table grouped by geography; `current` is marked `*`.
-pub fn regions_text(rows: &[RegionRow], current: Option<&RegionCode>) -> String {
+/// The regions as a table grouped by geography; `current` is marked `*`;
+/// `width` wraps the notes under it (see [`doctor_text`]).
+pub fn regions_text(
+    rows: &[RegionRow],
+    current: Option<&RegionCode>,
+    width: Option<usize>,
+) -> String {
     let mut out = String::new();
     let usable = rows.iter().filter(|r| r.usable()).count();
     let _ = writeln!(
@@ -49,15 +54,23 @@ pub fn regions_text(rows: &[RegionRow], current: Option<&RegionCode>) -> String 
         .iter()
         .any(|r| r.opt_in == Some(OptInStatus::NotOptedIn))
     {
-        let _ = writeln!(
-            out,
-            "\nRegions marked NOT ENABLED need opt-in first: \
-             aws account enable-region --region-name CODE (or Account > AWS Regions in the console)."
+        out.push('\n');
+        push_wrapped(
+            &mut out,
+            "",
+            "",
+            "Regions marked NOT ENABLED need opt-in first: aws account enable-region \
+             --region-name CODE (or Account > AWS Regions in the console).",
+            width,
         );
     }
-    let _ = writeln!(
-        out,
-        "GovCloud, China, ISO and European Sovereign Cloud regions are other AWS partitions and are not supported."
+    push_wrapped(
+        &mut out,
+        "",
+        "",
+        "GovCloud, China, ISO and European Sovereign Cloud regions are other AWS partitions \
+         and are not supported.",
+        width,
     );
     if current.is_some() {
         let _ = writeln!(out, "* the region in use now.");
@@ -66,7 +79,7 @@ pub fn regions_text(rows: &[RegionRow], current: Option<&RegionCode>) -> String 
 }
 
 /// The doctor's report, one check per paragraph, and a closing verdict.
-/// The doctor's report. With `width` (the terminal's columns), long lines
+/// With `width` (the terminal's columns), long lines
 /// wrap at word boundaries under their own column instead of mid-word at the
 /// screen's edge; without it (a pipe, or a terminal of unknown size, as an
 /// SSM session starts) every line is printed whole.
@@ -164,7 +177,7 @@ mod tests {
             (c("eu-central-2"), OptInStatus::OptedIn),
         ]);
         rows[0].az_count = Some(2);
-        let text = regions_text(&rows, Some(&c("us-west-1")));
+        let text = regions_text(&rows, Some(&c("us-west-1")), None);
         assert!(
             text.contains("3 commercial AWS regions, 2 usable"),
             "{text}"
