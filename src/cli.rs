@@ -98,6 +98,26 @@ pub enum OutputFormat {
     Json,
 }
 
+/// The exit status of every command. The README's "Exit status" table is
+/// this enum; clap's own usage errors exit 2 as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done, and every check passed.
+    Success = 0,
+    /// Something failed: a check, a call AWS refused or never answered, a
+    /// local file that could not be written. The message says what to do.
+    Failed = 1,
+    /// The operator's input was refused before anything was done: a flag,
+    /// a region, a malformed file, a state dir others can write to.
+    Refused = 2,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! `core`; `runtime` -> `cloud` and `store`. See README.md ("Architecture").
 
 pub mod cli;
+pub mod clock;
 pub mod cloud;
 pub mod core;
 pub mod headless;

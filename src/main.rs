@@ -1,19 +1,22 @@
 //! Parse the command line, start logging, wire the parts: nothing else.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 
-use ph_installer::cli::{Cli, Command, OutputFormat};
+use ph_installer::cli::{Cli, Command, Exit, OutputFormat};
+use ph_installer::clock::SystemClock;
 use ph_installer::core::doctor::all_passed;
 use ph_installer::headless;
-use ph_installer::runtime::{self, Settings};
+use ph_installer::runtime::{self, Session, Settings};
 use ph_installer::store::{self, StateDir, StateDirInputs};
 
-/// Exit status for input the installer refuses (a bad region, unusable state dir).
-const BAD_INPUT: u8 = 2;
-
 fn main() -> ExitCode {
+    run().into()
+}
+
+fn run() -> Exit {
     let cli = Cli::parse();
     let g = &cli.global;
     let settings = Settings {
@@ -26,7 +29,7 @@ fn main() -> ExitCode {
     };
     if let Err(refusal) = runtime::check_region_flag(&settings) {
         eprintln!("error: {refusal}");
-        return ExitCode::from(BAD_INPUT);
+        return Exit::Refused;
     }
 
     let ph_home = std::env::var_os("PH_INSTALLER_HOME");
@@ -43,21 +46,26 @@ fn main() -> ExitCode {
         Ok(choice) => choice,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(BAD_INPUT);
+            return Exit::Refused;
         }
     };
     let state = match StateDir::open(&base, settings.sandbox) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(BAD_INPUT);
+            return if e.is_refused_input() {
+                Exit::Refused
+            } else {
+                Exit::Failed
+            };
         }
     };
     let _log = match ph_installer::logging::init(&state.logs_dir(), g.log_level.as_str()) {
         Ok(guard) => guard,
         Err(e) => {
+            // The machine failed a write; the operator's input was fine.
             eprintln!("error: {e}");
-            return ExitCode::from(BAD_INPUT);
+            return Exit::Failed;
         }
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), sandbox = settings.sandbox, state_dir = %state.root().display(), "ph-installer started");
@@ -69,7 +77,7 @@ fn main() -> ExitCode {
              ph-installer{s} regions   list the commercial regions this account can use",
             s = if settings.sandbox { " --sandbox" } else { "" }
         );
-        return ExitCode::from(BAD_INPUT);
+        return Exit::Refused;
     };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -79,62 +87,71 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return Exit::Failed;
         }
     };
     runtime.block_on(async {
+        let session = Session::open(&settings, &state, Arc::new(SystemClock::new())).await;
+        let refused = |e: &runtime::ConnectFailure| {
+            if e.is_refused_input() {
+                Exit::Refused
+            } else {
+                Exit::Failed
+            }
+        };
         match command {
             Command::Doctor => {
-                let checks = runtime::doctor::run(&settings, &state, chosen_by).await;
-                match g.output {
-                    OutputFormat::Text => {
-                        print!("{}", headless::doctor_text(&checks, terminal_width()))
-                    }
-                    OutputFormat::Json => print!("{}", headless::json_lines(&checks)),
+                let printer = headless::Printer {
+                    json: g.output == OutputFormat::Json,
+                    width: terminal_width(),
+                };
+                let checks = runtime::doctor::run(&session, &state, chosen_by, &printer).await;
+                if g.output == OutputFormat::Text {
+                    print!("{}", headless::doctor_verdict(&checks, printer.width));
                 }
-                if all_passed(&checks) {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
+                match &session {
+                    Err(e) => refused(e),
+                    Ok(_) if all_passed(&checks) => Exit::Success,
+                    Ok(_) => Exit::Failed,
                 }
             }
             Command::Regions => {
-                let connected = match runtime::connect(&settings, &state).await {
-                    Ok(c) => c,
+                let session = match session {
+                    Ok(s) => s,
                     Err(e) => {
                         eprintln!("error: {e}");
-                        return if e.is_refused_input() {
-                            ExitCode::from(BAD_INPUT)
-                        } else {
-                            ExitCode::FAILURE
-                        };
+                        return refused(&e);
                     }
                 };
-                match runtime::regions::collect(connected.cloud.regions.clone()).await {
+                match runtime::regions::collect(
+                    session.cloud.regions.clone(),
+                    session.clock.clone(),
+                )
+                .await
+                {
                     Ok(rows) => {
                         match g.output {
                             OutputFormat::Text => print!(
                                 "{}",
                                 headless::regions_text(
                                     &rows,
-                                    Some(&connected.region.code),
+                                    Some(&session.region.code),
                                     terminal_width()
                                 )
                             ),
                             OutputFormat::Json => print!("{}", headless::json_lines(&rows)),
                         }
-                        ExitCode::SUCCESS
+                        Exit::Success
                     }
                     Err(e) => {
                         eprintln!("error: {e}");
-                        ExitCode::FAILURE
+                        Exit::Failed
                     }
                 }
             }
         }
     })
 }
-
 /// The terminal's columns when stdout is one and it knows its size; `None`
 /// for a pipe and for the 0x0 size an SSM session starts with.
 fn terminal_width() -> Option<usize> {

@@ -343,9 +343,52 @@ fn doctor_refuses_saved_answers_naming_a_refused_region_with_file_and_line() {
         stdout.contains("config.toml") && stdout.contains("line 2") && stdout.contains("China"),
         "{stdout}"
     );
+    // One fix, said once.
+    assert_eq!(stdout.matches("fix the file").count(), 1, "{stdout}");
+    assert!(!stdout.contains("Fix or remove the file"), "{stdout}");
     // The file is left as it was.
     assert_eq!(
         std::fs::read_to_string(state.config_path()).unwrap(),
         "# saved\nregion = \"cn-north-1\"\n"
+    );
+}
+
+#[test]
+fn doctor_prints_each_check_the_moment_it_has_finished() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let faults = dir.path().join("faults.toml");
+    // Every call to the sandbox takes 0.4 s: the cloud checks make four.
+    std::fs::write(&faults, "[latency]\nms = 400\n").unwrap();
+    let mut child = Command::new(BIN)
+        .arg("--state-dir")
+        .arg(dir.path())
+        .args(["--sandbox", "--sandbox-faults"])
+        .arg(&faults)
+        .arg("doctor")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("[ ok ] identity"), "{first}");
+    let first_at = std::time::Instant::now();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(child.wait().unwrap().success(), "{rest:?}");
+    // Three more calls of 0.4 s came after it: it was not held back.
+    let after = first_at.elapsed();
+    assert!(
+        after >= std::time::Duration::from_millis(800),
+        "the identity check arrived only {after:?} before doctor finished"
+    );
+    assert!(
+        rest.iter().any(|l| l.starts_with("[ ok ] clock")),
+        "{rest:?}"
+    );
+    assert!(
+        rest.last().unwrap().contains("All checks passed"),
+        "{rest:?}"
     );
 }

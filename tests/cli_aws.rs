@@ -93,15 +93,33 @@ fn doctor_without_credentials_sends_nothing_and_says_how_to_provide_them() {
     assert!(!stdout.contains("answered"), "{stdout}");
 }
 
+/// A loopback port that refuses connections for as long as the returned
+/// socket lives: bound but never listening, so no other test can take it
+/// in between (as it could a port bound, closed and then dialled).
+fn refusing_port() -> (std::os::fd::OwnedFd, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a socket this function owns.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let rc = libc::bind(fd, (&raw const addr).cast(), len);
+        assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+        let mut len = len;
+        let rc = libc::getsockname(fd, (&raw mut addr).cast(), &mut len);
+        assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+        (owned, u16::from_be(addr.sin_port))
+    }
+}
+
 #[test]
 fn doctor_says_when_the_endpoint_does_not_answer() {
     let dir = tempfile::tempdir().unwrap();
-    // A port nobody listens on: bound, then closed.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (_held, port) = refusing_port();
     let url = format!("http://127.0.0.1:{port}");
     let out = doctor_against(dir.path(), &url);
     let (stdout, stderr) = text(&out);
@@ -196,6 +214,14 @@ fn a_refused_region_from_the_environment_exits_2_naming_the_variable() {
             "{var}: {stderr}"
         );
         assert!(stdout.is_empty(), "{stdout}");
+        // doctor reports it as its connect check, and exits the same way.
+        let out = run(dir.path(), &["doctor"], &[(var, "us-gov-west-1")]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{var}: {stdout}{stderr}");
+        assert!(
+            check_line(&stdout, "connect").contains("[FAIL]") && stdout.contains("GovCloud"),
+            "{var}: {stdout}"
+        );
     }
 }
 

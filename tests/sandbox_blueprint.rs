@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ph_installer::clock::{Clock, ManualClock};
 use ph_installer::cloud::Cloud;
-use ph_installer::cloud::sandbox::clock::{ManualClock, SandboxClock};
 use ph_installer::cloud::sandbox::faults::FaultScript;
 use ph_installer::cloud::sandbox::{DEFAULT_SPEED, SandboxAccount, SandboxOptions};
 use ph_installer::cloud::types::*;
@@ -116,7 +116,7 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
         .map(|s| (s.name.clone(), Progress::Waiting))
         .collect();
     let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let start = clock.real_now();
+    let start = clock.now();
     let mut last_done = start;
     for _ in 0..2000 {
         for spec in &bp.manifest.stacks {
@@ -198,7 +198,7 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
                                 .map(|o| (o.key.clone(), o.value.clone()))
                                 .collect(),
                         );
-                        last_done = clock.real_now();
+                        last_done = clock.now();
                         progress.insert(name.clone(), Progress::Done);
                     } else {
                         assert!(

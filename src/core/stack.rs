@@ -4,6 +4,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// CloudFormation refuses a TemplateBody larger than this (bytes); a larger
+/// template has to go through S3.
+pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
 macro_rules! stack_statuses {
     ($($variant:ident => $text:literal,)*) => {
         /// Every status a CloudFormation stack can report (23 of them).

@@ -6,8 +6,10 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::core::doctor::{Check, CheckStatus};
+use crate::core::progress::Progress;
 use crate::core::region::{OptInStatus, RegionCode};
 use crate::core::regions::RegionRow;
+use crate::runtime::progress::Reporter;
 
 fn opt_in_label(status: Option<OptInStatus>) -> &'static str {
     match status {
@@ -84,26 +86,37 @@ pub fn regions_text(
 /// screen's edge; without it (a pipe, or a terminal of unknown size, as an
 /// SSM session starts) every line is printed whole.
 pub fn doctor_text(checks: &[Check], width: Option<usize>) -> String {
+    let mut out: String = checks.iter().map(|c| check_text(c, width)).collect();
+    out.push_str(&doctor_verdict(checks, width));
+    out
+}
+
+/// One check's paragraph, as [`doctor_text`] prints it.
+pub fn check_text(c: &Check, width: Option<usize>) -> String {
     let mut out = String::new();
     let indent = " ".repeat(INDENT);
-    for c in checks {
-        let head = format!("[{:^4}] {:<10} ", c.status.label(), c.id);
-        push_wrapped(&mut out, &head, &indent, &c.summary, width);
-        for d in &c.details {
-            push_wrapped(&mut out, &indent, &indent, d, width);
-        }
-        if c.status != CheckStatus::Pass
-            && let Some(fix) = &c.fix
-        {
-            push_wrapped(
-                &mut out,
-                &format!("{indent}-> "),
-                &format!("{indent}   "),
-                fix,
-                width,
-            );
-        }
+    let head = format!("[{:^4}] {:<10} ", c.status.label(), c.id);
+    push_wrapped(&mut out, &head, &indent, &c.summary, width);
+    for d in &c.details {
+        push_wrapped(&mut out, &indent, &indent, d, width);
     }
+    if c.status != CheckStatus::Pass
+        && let Some(fix) = &c.fix
+    {
+        push_wrapped(
+            &mut out,
+            &format!("{indent}-> "),
+            &format!("{indent}   "),
+            fix,
+            width,
+        );
+    }
+    out
+}
+
+/// The closing verdict after every check, preceded by a blank line.
+pub fn doctor_verdict(checks: &[Check], width: Option<usize>) -> String {
+    let mut out = String::new();
     let failed = checks
         .iter()
         .filter(|c| c.status == CheckStatus::Fail)
@@ -122,6 +135,33 @@ pub fn doctor_text(checks: &[Check], width: Option<usize>) -> String {
     out.push('\n');
     push_wrapped(&mut out, "", "", &verdict, width);
     out
+}
+
+/// Prints progress events to standard output the moment they arrive: plain
+/// paragraphs, or one JSON object per line.
+pub struct Printer {
+    pub json: bool,
+    pub width: Option<usize>,
+}
+
+impl Printer {
+    /// What one event prints as.
+    pub fn render(&self, event: &Progress) -> String {
+        match event {
+            Progress::Check(c) if self.json => json_lines(std::slice::from_ref(c)),
+            Progress::Check(c) => check_text(c, self.width),
+        }
+    }
+}
+
+impl Reporter for Printer {
+    fn report(&self, event: Progress) {
+        use std::io::Write as _;
+        let text = self.render(&event);
+        let mut out = std::io::stdout().lock();
+        // A closed pipe is not worth failing the install over.
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    }
 }
 
 /// Where the text of a doctor line starts: `[ ok ] identity   `.
@@ -238,6 +278,25 @@ mod tests {
         assert_eq!(words(&text), words(&doctor_text(&checks, None)));
         // Unwrapped, each part is one line.
         assert_eq!(doctor_text(&checks, None).lines().count(), 5);
+    }
+
+    #[test]
+    fn a_streamed_check_prints_as_in_the_whole_report_and_as_one_json_line() {
+        let c = Check::warn("lock", "Another session is driving the install.", "Wait.");
+        let text = Printer {
+            json: false,
+            width: None,
+        }
+        .render(&Progress::Check(c.clone()));
+        assert!(doctor_text(std::slice::from_ref(&c), None).starts_with(&text));
+        let json = Printer {
+            json: true,
+            width: None,
+        }
+        .render(&Progress::Check(c));
+        assert_eq!(json.lines().count(), 1);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["id"], "lock");
     }
 
     #[test]

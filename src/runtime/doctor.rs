@@ -3,10 +3,11 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
+use super::progress::{Progress, Reporter};
 use super::retry::{Backoff, patiently};
-use super::{Connected, Settings, connect};
+use super::{ConnectFailure, Session};
 use crate::cloud::CloudError;
 use crate::core::answers::Answers;
 use crate::core::blueprint::zones::{OfferedZone, choose_zones};
@@ -18,25 +19,62 @@ use crate::store::lock::{InstallLock, LockProbe};
 use crate::store::secrets::SecretsFile;
 use crate::store::{StateDir, StateDirSource};
 
+/// The checks so far; each is reported the moment it is known.
+struct Report<'a> {
+    checks: Vec<Check>,
+    reporter: &'a dyn Reporter,
+}
+
+impl Report<'_> {
+    fn push(&mut self, check: Check) {
+        self.reporter.report(Progress::Check(check.clone()));
+        self.checks.push(check);
+    }
+}
+
 /// Runs every check in order: identity, region, endpoint, clock, then the
-/// local state (state dir, secrets file, lock).
-pub async fn run(settings: &Settings, state: &StateDir, chosen_by: StateDirSource) -> Vec<Check> {
-    let mut checks = Vec::new();
-    let region = cloud_checks(settings, state, &mut checks).await;
-    checks.push(answers_check(state, region.as_ref()));
-    checks.push(state_dir_check(state.root(), chosen_by));
-    checks.push(secrets_check(&state.secrets_path()));
-    checks.push(lock_check(&state.lock_path()));
-    checks
+/// local state (answers, state dir, secrets file, lock). Each check goes
+/// to `reporter` as soon as it has finished; all of them are returned.
+pub async fn run(
+    session: &Result<Session, ConnectFailure>,
+    state: &StateDir,
+    chosen_by: StateDirSource,
+    reporter: &dyn Reporter,
+) -> Vec<Check> {
+    let mut report = Report {
+        checks: Vec::new(),
+        reporter,
+    };
+    let region = cloud_checks(session, &mut report).await;
+    // The local checks read files and may wait a moment for the lock's
+    // holder to finish writing its record: off the async workers.
+    let state = state.clone();
+    let local = tokio::task::spawn_blocking(move || {
+        [
+            answers_check(&state, region.as_ref()),
+            state_dir_check(state.root(), chosen_by),
+            secrets_check(&state.secrets_path()),
+            lock_check(&state.lock_path()),
+        ]
+    })
+    .await;
+    match local {
+        Ok(checks) => checks.into_iter().for_each(|c| report.push(c)),
+        Err(e) => report.push(Check::fail(
+            "state-dir",
+            "The local checks did not finish.",
+            format!("{e}; run doctor again."),
+        )),
+    }
+    report.checks
 }
 
 /// Returns the region in use, when a connection could be set up.
 async fn cloud_checks(
-    settings: &Settings,
-    state: &StateDir,
-    checks: &mut Vec<Check>,
+    session: &Result<Session, ConnectFailure>,
+    checks: &mut Report<'_>,
 ) -> Option<RegionCode> {
-    let connected = match connect(settings, state).await {
+    let connected = match session {
         Ok(c) => c,
         Err(e) => {
             checks.push(Check::fail(
@@ -50,7 +88,8 @@ async fn cloud_checks(
             return None;
         }
     };
-    let session = &connected.session;
+    let clock = connected.clock.as_ref();
+    let session = &connected.info;
     let code = connected.region.code.clone();
     let endpoint = match &session.endpoint_override {
         Some(url) => format!("the endpoint {url}"),
@@ -60,7 +99,7 @@ async fn cloud_checks(
     // Who am I: the first signed call, which also tells whether the endpoint answers.
     // The round trip is that of the last attempt, not of the pauses between.
     let started = std::cell::Cell::new(Instant::now());
-    let identity = patiently(Backoff::default(), || {
+    let identity = patiently(clock, Backoff::default(), || {
         started.set(Instant::now());
         connected.cloud.identity.caller_identity()
     })
@@ -76,7 +115,7 @@ async fn cloud_checks(
                 )
                 .detail(credentials),
             );
-            checks.push(region_check(&connected).await);
+            checks.push(region_check(connected).await);
             checks.push(Check::pass(
                 "endpoint",
                 format!(
@@ -85,7 +124,7 @@ async fn cloud_checks(
                     elapsed.as_millis()
                 ),
             ));
-            checks.push(clock_check(&connected).await);
+            checks.push(clock_check(connected).await);
             return Some(code);
         }
         Err(e) => {
@@ -142,7 +181,7 @@ async fn cloud_checks(
                     sentence_start(&endpoint)
                 ),
             ));
-            checks.push(clock_check(&connected).await);
+            checks.push(clock_check(connected).await);
         }
     }
     Some(code)
@@ -158,10 +197,11 @@ fn sentence_start(text: &str) -> String {
 }
 
 /// Which region and why, and whether the account can use it.
-async fn region_check(connected: &Connected) -> Check {
+async fn region_check(connected: &Session) -> Check {
     let code = &connected.region.code;
     let source = &connected.region.source;
-    let list = match patiently(Backoff::default(), || {
+    let clock = connected.clock.as_ref();
+    let list = match patiently(clock, Backoff::default(), || {
         connected.cloud.regions.list_regions()
     })
     .await
@@ -196,7 +236,7 @@ async fn region_check(connected: &Connected) -> Check {
     let label = name.map_or(code.to_string(), |n| format!("{code} ({n})"));
     let check = Check::pass("region", format!("{label}, chosen by {source}."))
         .detail(format!("Opt-in status: {}.", r.opt_in.as_str()));
-    match patiently(Backoff::default(), || {
+    match patiently(clock, Backoff::default(), || {
         connected.cloud.regions.availability_zones(code)
     })
     .await
@@ -228,13 +268,13 @@ async fn region_check(connected: &Connected) -> Check {
 }
 
 /// The local clock against the `Date` AWS sends.
-async fn clock_check(connected: &Connected) -> Check {
-    match patiently(Backoff::default(), || {
+async fn clock_check(connected: &Session) -> Check {
+    match patiently(connected.clock.as_ref(), Backoff::default(), || {
         connected.cloud.identity.server_time()
     })
     .await
     {
-        Ok(server) => judge::clock_skew(SystemTime::now(), server),
+        Ok(server) => judge::clock_skew(connected.clock.now(), server),
         Err(e) => Check::warn(
             "clock",
             "Could not read AWS's clock to compare.",
@@ -268,7 +308,7 @@ fn answers_check(state: &StateDir, in_use: Option<&RegionCode>) -> Check {
         Err(e) => Check::fail(
             "answers",
             format!("{} cannot be used.", path.display()),
-            format!("{e} Fix or remove the file; nothing else in it is lost."),
+            e.to_string(),
         ),
     }
 }

@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::retry::{Backoff, patiently};
+use crate::clock::Clock;
 use crate::cloud::{CloudResult, Regions};
 use crate::core::regions::{RegionRow, merge};
 
@@ -17,22 +18,30 @@ const PARALLEL: usize = 8;
 /// stalling the list; long enough for the throttling retries to run out.
 const PER_REGION: Duration = Duration::from_secs(30);
 
-pub async fn collect(regions: Arc<dyn Regions>) -> CloudResult<Vec<RegionRow>> {
-    let account: Vec<_> = patiently(Backoff::default(), || regions.list_regions())
-        .await?
-        .into_iter()
-        .map(|r| (r.code, r.opt_in))
-        .collect();
+pub async fn collect(
+    regions: Arc<dyn Regions>,
+    clock: Arc<dyn Clock>,
+) -> CloudResult<Vec<RegionRow>> {
+    let account: Vec<_> = patiently(clock.as_ref(), Backoff::default(), || {
+        regions.list_regions()
+    })
+    .await?
+    .into_iter()
+    .map(|r| (r.code, r.opt_in))
+    .collect();
     let mut rows = merge(&account);
     let gate = Arc::new(Semaphore::new(PARALLEL));
     let mut tasks = JoinSet::new();
     for (i, row) in rows.iter().enumerate().filter(|(_, r)| r.usable()) {
         let (regions, gate, code) = (regions.clone(), gate.clone(), row.code.clone());
+        let clock = clock.clone();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             let zones = tokio::time::timeout(
                 PER_REGION,
-                patiently(Backoff::default(), || regions.availability_zones(&code)),
+                patiently(clock.as_ref(), Backoff::default(), || {
+                    regions.availability_zones(&code)
+                }),
             )
             .await;
             match zones {

@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::cloud::{CloudError, CloudResult};
 
 /// How long to wait between attempts.
@@ -43,19 +44,22 @@ impl Backoff {
             .saturating_mul(1 << n.saturating_sub(1).min(16))
             .min(self.cap);
         let half = full / 2;
-        let random = uuid::Uuid::new_v4().as_u128() as u64;
         let jitter = if half.is_zero() {
             Duration::ZERO
         } else {
-            Duration::from_nanos(random % half.as_nanos().max(1) as u64)
+            Duration::from_nanos(rand::random_range(0..half.as_nanos() as u64))
         };
         half + jitter
     }
 }
 
 /// Runs `call` until it succeeds, fails with anything but throttling, or
-/// has been throttled `backoff.attempts` times.
-pub async fn patiently<T, F, Fut>(backoff: Backoff, mut call: F) -> CloudResult<T>
+/// has been throttled `backoff.attempts` times; the pauses are taken on `clock`.
+pub async fn patiently<T, F, Fut>(
+    clock: &dyn Clock,
+    backoff: Backoff,
+    mut call: F,
+) -> CloudResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = CloudResult<T>>,
@@ -70,7 +74,7 @@ where
                 let pause = retry_after
                     .map_or_else(|| backoff.pause(attempt), |after| after.min(backoff.cap));
                 tracing::info!(%action, attempt, pause_ms = pause.as_millis() as u64, "throttled; waiting before trying again");
-                tokio::time::sleep(pause).await;
+                clock.sleep(pause).await;
                 attempt += 1;
             }
             other => return other,
@@ -81,6 +85,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -100,7 +105,8 @@ mod tests {
     async fn run(fail_first: u32, backoff: Backoff) -> (CloudResult<&'static str>, u32) {
         let calls = Arc::new(AtomicU32::new(0));
         let seen = calls.clone();
-        let result = patiently(backoff, || {
+        let clock = ManualClock::starting_now();
+        let result = patiently(&clock, backoff, || {
             let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
             async move {
                 if n <= fail_first {
@@ -131,13 +137,38 @@ mod tests {
     #[tokio::test]
     async fn other_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
-        let result: CloudResult<()> = patiently(QUICK, || {
+        let clock = ManualClock::starting_now();
+        let result: CloudResult<()> = patiently(&clock, QUICK, || {
             calls.fetch_add(1, Ordering::SeqCst);
             async { Err(CloudError::not_found("stack ph-demo-network")) }
         })
         .await;
         assert!(matches!(result, Err(CloudError::NotFound { .. })));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_pauses_are_taken_on_the_runs_clock_not_in_real_time() {
+        let clock = ManualClock::starting_now();
+        let real = std::time::Instant::now();
+        let calls = AtomicU32::new(0);
+        let result = patiently(&clock, Backoff::default(), || {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move { if n < 6 { Err(throttled()) } else { Ok(()) } }
+        })
+        .await;
+        assert_eq!(result, Ok(()));
+        // Six pauses of 0.25-0.5, 0.5-1, 1-2, 2-4, 4-8 and 4-8 s.
+        let waited = clock.elapsed();
+        assert!(
+            waited >= Duration::from_millis(11_750) && waited <= Duration::from_millis(23_500),
+            "{waited:?}"
+        );
+        assert!(
+            real.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            real.elapsed()
+        );
     }
 
     #[test]

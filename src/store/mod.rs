@@ -69,6 +69,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The operator's choice or file is refused (permissions, owner, a
+    /// malformed file), as opposed to the machine failing a read or write.
+    pub fn is_refused_input(&self) -> bool {
+        !matches!(self, StoreError::Io { .. })
+    }
+
     pub fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
         StoreError::Io {
             action,
@@ -203,8 +209,7 @@ pub fn parse_toml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Sto
     toml::from_str(text).map_err(|e| {
         let message = match e.span() {
             Some(span) => {
-                let line = text[..span.start].matches('\n').count() + 1;
-                let col = span.start - text[..span.start].rfind('\n').map_or(0, |i| i + 1) + 1;
+                let (line, col) = crate::core::text::line_column(text, span.start);
                 format!("line {line}, column {col}: {}", e.message())
             }
             None => e.message().to_string(),

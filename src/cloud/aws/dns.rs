@@ -10,17 +10,9 @@ use super::AwsPorts;
 use super::error::map_sdk_error;
 use crate::cloud::types::*;
 use crate::cloud::{CloudError, CloudResult, Dns};
+use crate::core::text::fqdn;
 
 const CHANGE: &str = "route53:ChangeResourceRecordSets";
-
-fn fqdn(name: &str) -> String {
-    let lower = name.trim().to_ascii_lowercase();
-    if lower.ends_with('.') {
-        lower
-    } else {
-        format!("{lower}.")
-    }
-}
 
 fn bare(id: &str, prefix: &str) -> String {
     id.strip_prefix(prefix).unwrap_or(id).to_string()

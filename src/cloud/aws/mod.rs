@@ -64,6 +64,26 @@ pub struct AwsConnection {
     pub cloud: Cloud,
     pub region: ResolvedRegion,
     pub session: SessionInfo,
+    sdk: SdkConfig,
+    headers: Vec<(String, String)>,
+}
+
+impl AwsConnection {
+    /// Every port in `region`, on the same credentials (and their cache).
+    pub fn cloud_in(&self, region: &RegionCode) -> Cloud {
+        let sdk = self
+            .sdk
+            .to_builder()
+            .region(Region::new(region.as_str().to_string()))
+            .build();
+        let ports = Arc::new(AwsPorts::new(
+            &sdk,
+            region.clone(),
+            self.session.clone(),
+            &self.headers,
+        ));
+        Cloud::from_ports(region.clone(), ports)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +146,8 @@ pub async fn connect(opts: &AwsOptions) -> Result<AwsConnection, ConnectError> {
         cloud,
         region,
         session,
+        sdk,
+        headers: opts.extra_headers.clone(),
     })
 }
 

@@ -1,88 +1,11 @@
-//! The sandbox's clocks. A clock tells real time only; the sandbox turns it
-//! into virtual time with the persisted [`ClockAnchor`] and the speed, so
-//! virtual time keeps running while no process is up (like CloudFormation
-//! going on without you).
+//! The sandbox's virtual time. The run's [`crate::clock::Clock`] tells real
+//! time only; the sandbox turns it into virtual time with the persisted
+//! [`ClockAnchor`] and the speed, so virtual time keeps running while no
+//! process is up (like CloudFormation going on without you).
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-
-/// Real time, as the sandbox sees it.
-pub trait SandboxClock: Send + Sync + 'static {
-    /// The wall-clock time now.
-    fn real_now(&self) -> SystemTime;
-    /// Real time elapsed since the clock was created, monotonic.
-    fn real_elapsed(&self) -> Duration;
-}
-
-/// The system clock.
-#[derive(Debug)]
-pub struct RealClock {
-    started: Instant,
-}
-
-impl RealClock {
-    pub fn new() -> Self {
-        RealClock {
-            started: Instant::now(),
-        }
-    }
-}
-
-impl Default for RealClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SandboxClock for RealClock {
-    fn real_now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-    fn real_elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-}
-
-/// A clock tests move by hand.
-#[derive(Debug)]
-pub struct ManualClock {
-    start: SystemTime,
-    elapsed: Mutex<Duration>,
-}
-
-impl ManualClock {
-    pub fn new(start: SystemTime) -> Self {
-        ManualClock {
-            start,
-            elapsed: Mutex::new(Duration::ZERO),
-        }
-    }
-
-    /// Starts at the current system time.
-    pub fn starting_now() -> Self {
-        Self::new(SystemTime::now())
-    }
-
-    /// Moves real time forward by `by` (virtual time moves `by * speed`).
-    pub fn advance(&self, by: Duration) {
-        *self.elapsed.lock().unwrap_or_else(|e| e.into_inner()) += by;
-    }
-
-    fn elapsed(&self) -> Duration {
-        *self.elapsed.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl SandboxClock for ManualClock {
-    fn real_now(&self) -> SystemTime {
-        self.start + self.elapsed()
-    }
-    fn real_elapsed(&self) -> Duration {
-        self.elapsed()
-    }
-}
 
 /// Ties virtual time to real time: `virtual = virtual_at + (real - real_at) * speed`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -160,15 +83,5 @@ mod tests {
             b.virtual_at(t0 + Duration::from_secs(2)),
             t0 + Duration::from_secs(11)
         );
-    }
-
-    #[test]
-    fn a_manual_clock_moves_only_when_advanced() {
-        let c = ManualClock::starting_now();
-        let t = c.real_now();
-        assert_eq!(c.real_now(), t);
-        c.advance(Duration::from_secs(3));
-        assert_eq!(c.real_now(), t + Duration::from_secs(3));
-        assert_eq!(c.real_elapsed(), Duration::from_secs(3));
     }
 }

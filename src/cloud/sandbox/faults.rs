@@ -124,10 +124,7 @@ impl FaultScript {
         toml::from_str(text).map_err(|e| {
             let (line, column) = match e.span() {
                 Some(span) => {
-                    let start = span.start.min(text.len());
-                    let before = &text[..start];
-                    let line = before.matches('\n').count() + 1;
-                    let column = start - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    let (line, column) = crate::core::text::line_column(text, span.start);
                     (Some(line), Some(column))
                 }
                 None => (None, None),

@@ -26,12 +26,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use crate::clock::{Clock, SystemClock};
 use crate::cloud::{Cloud, CloudError, CloudResult};
 use crate::core::region::RegionCode;
 use crate::store::StoreError;
 use crate::store::fsutil::{ensure_private_dir, write_private_atomic};
 
-use clock::{RealClock, SandboxClock};
 use faults::{FaultScript, FaultScriptError};
 use state::AccountState;
 
@@ -153,13 +153,13 @@ impl std::fmt::Debug for SandboxAccount {
 impl SandboxAccount {
     /// Opens the account in `opts.dir`, creating and seeding it on first use.
     pub fn open(opts: SandboxOptions) -> Result<SandboxAccount, SandboxError> {
-        Self::open_with_clock(opts, Arc::new(RealClock::new()))
+        Self::open_with_clock(opts, Arc::new(SystemClock::new()))
     }
 
-    /// As [`open`](Self::open), on a given clock (tests use a `ManualClock`).
+    /// As [`open`](Self::open), on the run's clock (tests use a `ManualClock`).
     pub fn open_with_clock(
         opts: SandboxOptions,
-        clock: Arc<dyn SandboxClock>,
+        clock: Arc<dyn Clock>,
     ) -> Result<SandboxAccount, SandboxError> {
         if !(opts.speed.is_finite() && opts.speed > 0.0) {
             return Err(SandboxError::InvalidSpeed { speed: opts.speed });
@@ -170,7 +170,7 @@ impl SandboxAccount {
         let shared = Shared {
             path,
             lock_path,
-            opened_at: clock.real_elapsed(),
+            opened_at: clock.elapsed(),
             clock,
             faults: opts.faults,
             calls: AtomicU64::new(0),
@@ -179,7 +179,7 @@ impl SandboxAccount {
         {
             let _lock = shared.file_lock()?;
             let mut slot = shared.lock_loaded();
-            let real_now = shared.clock.real_now();
+            let real_now = shared.clock.now();
             let mut loaded = match shared.read_file()? {
                 Some(loaded) => loaded,
                 None => {
@@ -307,7 +307,7 @@ pub(crate) enum Access {
 pub(crate) struct Shared {
     path: PathBuf,
     lock_path: PathBuf,
-    clock: Arc<dyn SandboxClock>,
+    clock: Arc<dyn Clock>,
     faults: FaultScript,
     /// `clock.real_elapsed()` when the account was opened.
     opened_at: Duration,
@@ -403,7 +403,7 @@ impl Shared {
         loaded
             .state
             .clock
-            .virtual_at(self.clock.real_now())
+            .virtual_at(self.clock.now())
             .max(loaded.last_virtual)
     }
 
@@ -412,10 +412,10 @@ impl Shared {
         if let Some(latency) = &self.faults.latency
             && latency.ms > 0
         {
-            tokio::time::sleep(Duration::from_millis(latency.ms)).await;
+            self.clock.sleep(Duration::from_millis(latency.ms)).await;
         }
         if let Some(expiry) = &self.faults.expire_credentials {
-            let up = self.clock.real_elapsed().saturating_sub(self.opened_at);
+            let up = self.clock.elapsed().saturating_sub(self.opened_at);
             if up >= Duration::from_secs(expiry.after_seconds) {
                 return Err(CloudError::ExpiredCredentials {
                     detail: format!(

@@ -122,7 +122,7 @@ impl Identity for SandboxPorts {
         let clock = self.shared.clock.clone();
         self.shared
             .call("sts:GetCallerIdentity", Access::Read, move |_, _| {
-                Ok(clock.real_now())
+                Ok(clock.now())
             })
             .await
     }

@@ -395,11 +395,7 @@ impl Zone {
 
 // ---------------------------------------------------------------- names
 
-/// Lower case with a trailing dot, as Route 53 returns names.
-pub fn fqdn(name: &str) -> String {
-    let n = name.trim().to_ascii_lowercase();
-    if n.ends_with('.') { n } else { format!("{n}.") }
-}
+pub use crate::core::text::fqdn;
 
 fn in_zone(name: &str, zone: &str) -> bool {
     name == zone || name.ends_with(&format!(".{zone}"))
@@ -668,26 +664,17 @@ fn cert_arn(region: &str, id: &str) -> String {
 /// The CNAME ACM asks for, derived from the certificate and the domain so
 /// the same request gives the same record.
 fn validation_record(base_domain: &str, cert_id: &str) -> ValidationRecord {
-    let h = |salt: &str| {
-        let mut x: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in salt
-            .bytes()
-            .chain(base_domain.bytes())
-            .chain(cert_id.bytes())
-        {
-            x ^= u64::from(b);
-            x = x.wrapping_mul(0x0100_0000_01b3);
-        }
-        x
-    };
     ValidationRecord {
-        name: format!("_{:016x}{:016x}.{}", h("n1"), h("n2"), fqdn(base_domain)),
+        name: format!(
+            "_{}.{}",
+            super::cfn::ids::hex(&[base_domain, cert_id, "name"], 32),
+            fqdn(base_domain)
+        ),
         record_type: "CNAME".into(),
         value: format!(
-            "_{:016x}{:016x}.{:010x}.acm-validations.aws.",
-            h("v1"),
-            h("v2"),
-            h("v3") & 0xff_ffff_ffff
+            "_{}.{}.acm-validations.aws.",
+            super::cfn::ids::hex(&[base_domain, cert_id, "value"], 32),
+            super::cfn::ids::hex(&[base_domain, cert_id, "host"], 10)
         ),
     }
 }

@@ -15,8 +15,7 @@ use manifest::Manifest;
 use sizing::Sizing;
 use template::TemplateSummary;
 
-/// CloudFormation refuses a TemplateBody larger than this (bytes).
-pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+pub use crate::core::stack::TEMPLATE_BODY_LIMIT;
 
 /// Every template file under `stacks/`, by file name.
 pub const TEMPLATES: &[(&str, &str)] = &[

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 /// TemplateBody's limit; larger templates must come from S3.
-pub const MAX_TEMPLATE_BODY: usize = 51_200;
+use crate::core::stack::TEMPLATE_BODY_LIMIT as MAX_TEMPLATE_BODY;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamDef {
