@@ -13,6 +13,7 @@ use ph_installer::cloud::Cloud;
 use ph_installer::cloud::sandbox::faults::FaultScript;
 use ph_installer::cloud::sandbox::{DEFAULT_SPEED, SandboxAccount, SandboxOptions};
 use ph_installer::cloud::types::*;
+use ph_installer::core::answers::Answers;
 use ph_installer::core::blueprint::plan::{self, Derived, Inputs};
 use ph_installer::core::blueprint::zones::{OfferedZone, choose_zones};
 use ph_installer::core::blueprint::{APP_IMAGE_PARAMETER, Blueprint, template_text};
@@ -92,12 +93,13 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
     let certificate_arn = format!(
         "arn:aws:acm:{region}:111122223333:certificate/0b7e5c1a-5a1d-4c3e-9d2f-1f6a2b3c4d5e"
     );
-    let answers = BTreeMap::from([
-        ("install_name".to_string(), "demo".to_string()),
-        ("certificate_arn".to_string(), certificate_arn),
-        ("domain".to_string(), "shop.example.com".to_string()),
-        ("admin_cidr".to_string(), "203.0.113.0/24".to_string()),
-    ]);
+    let answers = Answers {
+        install_name: Some("demo".parse().unwrap()),
+        certificate_arn: Some(certificate_arn),
+        domain: Some("shop.example.com".into()),
+        admin_cidr: Some("203.0.113.0/24".into()),
+        ..Answers::default()
+    };
     let secrets: BTreeMap<String, Secret> = SECRETS
         .iter()
         .map(|(k, v)| (k.to_string(), Secret::new(v.to_string())))

@@ -10,6 +10,11 @@ use super::region::RegionCode;
 /// Saved answers. Every field is optional: a partly answered wizard saves
 /// what it has, and the next run resumes from there. Unknown keys are
 /// refused so a typo (`regoin`) is caught rather than silently ignored.
+///
+/// This is the one answers model: the wizard fills it, `config.toml` and
+/// answers files hold it, and the blueprint's planner reads its
+/// `answers.<key>` parameters from it through [`Answers::value`]. A new
+/// answer is a field here and a row in [`ANSWER_KEYS`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Answers {
@@ -17,6 +22,40 @@ pub struct Answers {
     pub region: Option<RegionCode>,
     /// Tags every resource and prefixes every name.
     pub install_name: Option<InstallName>,
+    /// The application's domain, e.g. `ph.example.com`.
+    pub domain: Option<String>,
+    /// The ACM certificate (in the install region) the load balancer serves.
+    pub certificate_arn: Option<String>,
+    /// The network (CIDR) allowed to reach the app instance over SSH.
+    pub admin_cidr: Option<String>,
+    /// The sizing profile of `assets/sizing.toml`.
+    pub profile: Option<String>,
+}
+
+/// The keys a blueprint manifest may read as `answers.<key>`.
+pub const ANSWER_KEYS: &[&str] = &[
+    "region",
+    "install_name",
+    "domain",
+    "certificate_arn",
+    "admin_cidr",
+    "profile",
+];
+
+impl Answers {
+    /// The answer named `key` as a CloudFormation parameter value, `None`
+    /// when it is not answered (or not an answer at all).
+    pub fn value(&self, key: &str) -> Option<String> {
+        match key {
+            "region" => self.region.as_ref().map(|r| r.to_string()),
+            "install_name" => self.install_name.as_ref().map(|n| n.as_str().to_string()),
+            "domain" => self.domain.clone(),
+            "certificate_arn" => self.certificate_arn.clone(),
+            "admin_cidr" => self.admin_cidr.clone(),
+            "profile" => self.profile.clone(),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -43,6 +82,23 @@ mod tests {
         assert!(err.to_string().contains("two hyphens in a row"), "{err}");
         let ok: Answers = toml::from_str("install_name = \"shop-eu\"\n").unwrap();
         assert_eq!(ok.install_name.unwrap().as_str(), "shop-eu");
+    }
+
+    #[test]
+    fn every_answer_key_reads_its_field_and_nothing_else_is_an_answer() {
+        let a: Answers = toml::from_str(
+            "region = \"eu-west-1\"\ninstall_name = \"shop\"\ndomain = \"ph.example.com\"\n\
+             certificate_arn = \"arn:aws:acm:eu-west-1:1:certificate/x\"\n\
+             admin_cidr = \"203.0.113.0/24\"\nprofile = \"production\"\n",
+        )
+        .unwrap();
+        for key in ANSWER_KEYS {
+            assert!(a.value(key).is_some(), "{key} is listed but not read");
+        }
+        assert_eq!(a.value("install_name").as_deref(), Some("shop"));
+        assert_eq!(a.value("region").as_deref(), Some("eu-west-1"));
+        assert_eq!(a.value("nonsense"), None);
+        assert_eq!(Answers::default().value("domain"), None);
     }
 
     #[test]

@@ -79,8 +79,7 @@ impl Blueprint {
 #[cfg(test)]
 mod tests;
 
-/// Answer keys the manifest may wire.
-pub const ANSWER_KEYS: &[&str] = &["install_name", "certificate_arn", "domain", "admin_cidr"];
+pub use crate::core::answers::ANSWER_KEYS;
 pub use plan::DERIVED_KEYS;
 
 /// The public SSM parameter naming the current Amazon Linux 2023 AMI of a

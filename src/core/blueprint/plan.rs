@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::manifest::{Manifest, Source, StackSpec};
 use super::sizing::Profile;
 use super::zones::ZoneChoice;
+use crate::core::answers::Answers;
 use crate::core::secret::Secret;
 
 /// The stacks in waves: every stack of a wave depends only on stacks of
@@ -75,7 +76,7 @@ impl Derived {
 
 /// Everything a stack's parameters can come from.
 pub struct Inputs<'a> {
-    pub answers: &'a BTreeMap<String, String>,
+    pub answers: &'a Answers,
     pub profile: &'a Profile,
     pub derived: &'a Derived,
     pub secrets: &'a BTreeMap<String, Secret>,
@@ -104,7 +105,7 @@ pub fn resolve(stack: &StackSpec, inputs: &Inputs) -> Result<Vec<Resolved>, Vec<
     for (key, source) in &stack.parameters {
         let value = match source {
             Source::Default => continue,
-            Source::Answers(k) => inputs.answers.get(k).cloned().map(Value::Plain),
+            Source::Answers(k) => inputs.answers.value(k).map(Value::Plain),
             Source::Sizing(k) => inputs
                 .profile
                 .value(k, inputs.derived.zones.az_count())

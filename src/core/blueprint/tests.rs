@@ -229,7 +229,10 @@ fn every_declared_secret_can_meet_its_own_character_rules() {
 fn parameters_resolve_from_answers_sizing_secrets_and_outputs_or_say_what_is_missing() {
     let bp = blueprint();
     let rds = bp.manifest.stack("rds").unwrap();
-    let answers = BTreeMap::from([("install_name".to_string(), "demo".to_string())]);
+    let answers = crate::core::answers::Answers {
+        install_name: Some("demo".parse().unwrap()),
+        ..Default::default()
+    };
     let secrets = BTreeMap::from([(
         "db_master_password".to_string(),
         Secret::new("pw-0123456789abcdef".to_string()),
