@@ -386,7 +386,6 @@ async fn a_stack_is_created_through_a_change_set_and_reports_outputs_and_events(
         .stacks
         .create_change_set(&ChangeSetRequest {
             tags: vec![Tag::new("ph:install", "shop")],
-            on_stack_failure: Some(OnStackFailure::DoNothing),
             description: Some("ph-installer install".into()),
             ..new_stack("ph-net", "install-1")
         })
@@ -415,7 +414,7 @@ async fn a_stack_is_created_through_a_change_set_and_reports_outputs_and_events(
         .execute_change_set(&ExecuteRequest {
             stack_name: "ph-net".into(),
             change_set_name: "install-1".into(),
-            disable_rollback: true,
+            disable_rollback: Some(true),
             client_request_token: "exec-1".into(),
         })
         .await
@@ -474,7 +473,7 @@ async fn an_update_keeps_previous_values_and_a_deleted_stack_is_gone() {
         .execute_change_set(&ExecuteRequest {
             stack_name: "ph-app".into(),
             change_set_name: "install-1".into(),
-            disable_rollback: false,
+            disable_rollback: None,
             client_request_token: "exec-1".into(),
         })
         .await
@@ -520,7 +519,11 @@ async fn an_update_keeps_previous_values_and_a_deleted_stack_is_gone() {
 
     cloud
         .stacks
-        .delete_stack("ph-app", "delete-1")
+        .delete_stack(&DeleteRequest {
+            stack_name: "ph-app".into(),
+            retain_resources: vec![],
+            client_request_token: "delete-1".into(),
+        })
         .await
         .unwrap();
     assert_eq!(cloud.stacks.describe_stack("ph-app").await.unwrap(), None);

@@ -151,7 +151,7 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
                                 .collect(),
                             tags: vec![Tag::new("ph:install", "demo")],
                             capabilities: spec.capabilities.clone(),
-                            on_stack_failure: Some(OnStackFailure::DoNothing),
+                            on_stack_failure: None,
                             client_token: None,
                             description: None,
                         })
@@ -172,7 +172,7 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
                                 .execute_change_set(&ExecuteRequest {
                                     stack_name: stack_name.clone(),
                                     change_set_name: "install-1".into(),
-                                    disable_rollback: true,
+                                    disable_rollback: Some(true),
                                     client_request_token: format!("install-1-{name}"),
                                 })
                                 .await

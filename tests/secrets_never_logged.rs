@@ -52,7 +52,7 @@ fn a_noecho_value_sent_to_cloudformation_is_not_in_the_trace_log() {
             ],
             tags: vec![Tag::new("ph:install", "demo")],
             capabilities: vec![],
-            on_stack_failure: Some(OnStackFailure::DoNothing),
+            on_stack_failure: None,
             client_token: None,
             description: None,
         };
@@ -62,7 +62,7 @@ fn a_noecho_value_sent_to_cloudformation_is_not_in_the_trace_log() {
             .execute_change_set(&ExecuteRequest {
                 stack_name: "ph-demo-rds".into(),
                 change_set_name: "install-1".into(),
-                disable_rollback: true,
+                disable_rollback: Some(true),
                 client_request_token: "exec-1".into(),
             })
             .await

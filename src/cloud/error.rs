@@ -60,8 +60,9 @@ pub enum CloudError {
         retry_after: Option<Duration>,
     },
 
-    /// The thing asked for does not exist.
-    #[error("{what} was not found.")]
+    /// The thing asked for does not exist; `what` is a whole sentence
+    /// saying so (AWS's own, or one from [`CloudError::not_found`]).
+    #[error("{what}")]
     NotFound { what: String },
 
     /// AWS rejected the request's input or the resource's current state.
@@ -74,6 +75,19 @@ pub enum CloudError {
          path to AWS (NAT, VPC endpoints, proxy) and run again."
     )]
     Unavailable { service: String, detail: String },
+
+    /// The account has no such region (a code that passes the commercial
+    /// pattern but names no region AWS has, or none this account lists).
+    #[error(
+        "There is no region {region} in this account ({detail}). Check the code: `ph-installer \
+         regions` lists the regions the account has."
+    )]
+    UnknownRegion { region: String, detail: String },
+
+    /// This machine failed, not AWS: a local file could not be read or
+    /// written. `detail` names the file and what to do.
+    #[error("{detail}")]
+    Local { detail: String },
 
     /// Anything else, with AWS's own code and message.
     #[error("{action} failed: {code}: {message}")]
@@ -104,8 +118,11 @@ fn region_not_enabled(region: Option<&str>, detail: &str) -> String {
 }
 
 impl CloudError {
+    /// "`what` was not found."
     pub fn not_found(what: impl Into<String>) -> Self {
-        CloudError::NotFound { what: what.into() }
+        CloudError::NotFound {
+            what: format!("{} was not found.", what.into()),
+        }
     }
 
     pub fn invalid(action: impl Into<String>, message: impl Into<String>) -> Self {

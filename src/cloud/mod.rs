@@ -1,6 +1,7 @@
 //! Ports: narrow traits per concern, in domain types. `aws` implements them
 //! over the official SDK, `sandbox` over a simulated account.
 
+pub mod actions;
 pub mod aws;
 pub mod error;
 pub mod sandbox;
@@ -87,6 +88,7 @@ pub trait Stacks: Send + Sync {
     async fn execute_change_set(&self, request: &ExecuteRequest) -> CloudResult<()>;
     async fn update_stack(&self, request: &UpdateRequest) -> CloudResult<()>;
     /// Events newer than `after_event_id` (all when `None`), oldest first.
+    /// Both adapters page through [`events_since`], one call a page.
     async fn stack_events(
         &self,
         stack: &str,
@@ -99,8 +101,44 @@ pub trait Stacks: Send + Sync {
         client_request_token: &str,
     ) -> CloudResult<()>;
     async fn rollback_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()>;
-    async fn delete_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()>;
+    /// Stops an UPDATE_IN_PROGRESS stack's update and rolls it back.
+    async fn cancel_update_stack(&self, stack: &str, client_request_token: &str)
+    -> CloudResult<()>;
+    /// Succeeds, doing nothing, when the stack does not exist.
+    async fn delete_stack(&self, request: &DeleteRequest) -> CloudResult<()>;
     async fn set_termination_protection(&self, stack: &str, enabled: bool) -> CloudResult<()>;
+}
+
+/// Pages DescribeStackEvents (newest first) back to `after_event_id` and no
+/// further, and returns what is newer, oldest first. `page` fetches one
+/// page from a token (`None`: the newest). When `after_event_id` is not met
+/// (the events it followed are gone), every event is returned.
+pub async fn events_since<F, Fut>(
+    after_event_id: Option<&str>,
+    mut page: F,
+) -> CloudResult<Vec<StackEvent>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = CloudResult<EventPage>>,
+{
+    let mut newest_first = Vec::new();
+    let mut token = None;
+    loop {
+        let p = page(token.take()).await?;
+        for e in p.events {
+            if after_event_id == Some(e.event_id.as_str()) {
+                newest_first.reverse();
+                return Ok(newest_first);
+            }
+            newest_first.push(e);
+        }
+        match p.next {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => break,
+        }
+    }
+    newest_first.reverse();
+    Ok(newest_first)
 }
 
 /// EC2 instances and their metadata options.

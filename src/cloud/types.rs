@@ -394,8 +394,26 @@ pub struct ChangeSet {
 pub struct ExecuteRequest {
     pub stack_name: String,
     pub change_set_name: String,
-    pub disable_rollback: bool,
+    /// Sent only when `Some`. CloudFormation refuses it for a change set
+    /// created with `on_stack_failure` (that setting already decides).
+    pub disable_rollback: Option<bool>,
     pub client_request_token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteRequest {
+    pub stack_name: String,
+    /// Logical ids to leave in the account; only for a DELETE_FAILED stack.
+    pub retain_resources: Vec<String>,
+    pub client_request_token: String,
+}
+
+/// One page of DescribeStackEvents: newest first, and where the next
+/// (older) page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPage {
+    pub events: Vec<StackEvent>,
+    pub next: Option<String>,
 }
 
 /// A direct update, used to retry a CREATE_FAILED stack with rollback disabled.
@@ -416,6 +434,8 @@ pub struct StackEvent {
     pub stack_id: String,
     pub stack_name: String,
     pub logical_id: String,
+    /// `Some("")` where CloudFormation sends an empty string: a resource's
+    /// first CREATE_IN_PROGRESS, and a create that failed or was cancelled.
     pub physical_id: Option<String>,
     pub resource_type: String,
     pub timestamp: SystemTime,

@@ -1,5 +1,6 @@
 //! ACM: list, describe and request DNS-validated certificates.
 
+use crate::cloud::actions;
 use async_trait::async_trait;
 use aws_sdk_acm::types::{CertificateDetail, Filters, KeyAlgorithm, ValidationMethod};
 
@@ -31,7 +32,7 @@ impl Certificates for AwsPorts {
             .send();
         let mut all = Vec::new();
         while let Some(page) = stream.next().await {
-            let page = page.map_err(|e| map_sdk_error("acm:ListCertificates", "ACM", e))?;
+            let page = page.map_err(|e| map_sdk_error(actions::LIST_CERTIFICATES, "ACM", e))?;
             for c in page.certificate_summary_list() {
                 all.push(CertificateSummary {
                     arn: c.certificate_arn().unwrap_or_default().to_string(),
@@ -55,7 +56,7 @@ impl Certificates for AwsPorts {
             .certificate_arn(arn)
             .send()
             .await
-            .map_err(|e| map_sdk_error("acm:DescribeCertificate", "ACM", e))?;
+            .map_err(|e| map_sdk_error(actions::DESCRIBE_CERTIFICATE, "ACM", e))?;
         let detail = out
             .certificate()
             .cloned()
@@ -73,7 +74,10 @@ impl Certificates for AwsPorts {
                     .value(&t.value)
                     .build()
                     .map_err(|e| {
-                        crate::cloud::CloudError::invalid("acm:RequestCertificate", e.to_string())
+                        crate::cloud::CloudError::invalid(
+                            actions::REQUEST_CERTIFICATE,
+                            e.to_string(),
+                        )
                     })
             })
             .collect::<CloudResult<Vec<_>>>()?;
@@ -93,7 +97,7 @@ impl Certificates for AwsPorts {
             .set_tags((!tags.is_empty()).then_some(tags))
             .send()
             .await
-            .map_err(|e| map_sdk_error("acm:RequestCertificate", "ACM", e))?;
+            .map_err(|e| map_sdk_error(actions::REQUEST_CERTIFICATE, "ACM", e))?;
         Ok(out.certificate_arn().unwrap_or_default().to_string())
     }
 }

@@ -1,5 +1,6 @@
 //! Route 53: zones by name, records, changes.
 
+use crate::cloud::actions;
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     AliasTarget as SdkAlias, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
@@ -12,7 +13,7 @@ use crate::cloud::types::*;
 use crate::cloud::{CloudError, CloudResult, Dns};
 use crate::core::text::fqdn;
 
-const CHANGE: &str = "route53:ChangeResourceRecordSets";
+const CHANGE: &str = actions::CHANGE_RESOURCE_RECORD_SETS;
 
 fn bare(id: &str, prefix: &str) -> String {
     id.strip_prefix(prefix).unwrap_or(id).to_string()
@@ -29,7 +30,7 @@ impl Dns for AwsPorts {
             .max_items(100)
             .send()
             .await
-            .map_err(|e| map_sdk_error("route53:ListHostedZonesByName", "Route 53", e))?;
+            .map_err(|e| map_sdk_error(actions::LIST_HOSTED_ZONES_BY_NAME, "Route 53", e))?;
         Ok(out
             .hosted_zones()
             .iter()
@@ -60,7 +61,7 @@ impl Dns for AwsPorts {
             let page = req
                 .send()
                 .await
-                .map_err(|e| map_sdk_error("route53:ListResourceRecordSets", "Route 53", e))?;
+                .map_err(|e| map_sdk_error(actions::LIST_RESOURCE_RECORD_SETS, "Route 53", e))?;
             all.extend(page.resource_record_sets().iter().map(record));
             match (
                 page.is_truncated(),
@@ -111,7 +112,7 @@ impl Dns for AwsPorts {
             .id(change_id)
             .send()
             .await
-            .map_err(|e| map_sdk_error("route53:GetChange", "Route 53", e))?;
+            .map_err(|e| map_sdk_error(actions::GET_CHANGE, "Route 53", e))?;
         Ok(change_info(out.change_info()))
     }
 }

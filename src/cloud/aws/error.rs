@@ -159,18 +159,16 @@ pub(crate) fn classify(
             action: action.into(),
             retry_after: None,
         },
-        "ValidationError" if is_missing_stack(message) => CloudError::NotFound {
-            what: message.to_string(),
-        },
-        "ChangeSetNotFound" | "ChangeSetNotFoundException" | "StackNotFoundException" => {
-            CloudError::NotFound { what: detail }
-        }
-        "NoSuchHostedZone"
+        "ValidationError" if is_missing_stack(message) => not_found(code_str, message),
+        "ChangeSetNotFound"
+        | "ChangeSetNotFoundException"
+        | "StackNotFoundException"
+        | "NoSuchHostedZone"
         | "NoSuchChange"
         | "ResourceNotFoundException"
         | "NotFoundException"
-        | "NoSuchEntity" => CloudError::NotFound { what: detail },
-        c if c.contains("NotFound") => CloudError::NotFound { what: detail },
+        | "NoSuchEntity" => not_found(code_str, message),
+        c if c.contains("NotFound") => not_found(code_str, message),
         "ValidationError"
         | "ValidationException"
         | "InvalidChangeBatch"
@@ -225,6 +223,18 @@ pub(crate) fn classify(
             message: message.to_string(),
         },
     }
+}
+
+/// AWS's own sentence for what is missing ("Stack [x] does not exist."),
+/// or the code when it sent none.
+fn not_found(code: &str, message: &str) -> CloudError {
+    let m = message.trim();
+    let what = match (m.is_empty(), m.ends_with('.')) {
+        (true, _) => format!("{code}: the resource asked for was not found."),
+        (false, true) => m.to_string(),
+        (false, false) => format!("{m}."),
+    };
+    CloudError::NotFound { what }
 }
 
 /// A signature refused for its time: EC2's RequestExpired, S3's
@@ -377,9 +387,20 @@ mod tests {
                 CloudError::InvalidInput { .. } => "invalid",
                 CloudError::Unavailable { .. } => "unavailable",
                 CloudError::Other { .. } => "other",
+                CloudError::UnknownRegion { .. } | CloudError::Local { .. } => "local",
             };
             assert_eq!(kind, *want, "{code} ({message}) became {got:?}");
         }
+    }
+
+    #[test]
+    fn a_missing_thing_reads_as_aws_says_it_once() {
+        let e = c("ChangeSetNotFound", "ChangeSet [x] does not exist", 404);
+        assert_eq!(e.to_string(), "ChangeSet [x] does not exist.");
+        let e = c("ValidationError", "Stack with id shop does not exist", 400);
+        assert_eq!(e.to_string(), "Stack with id shop does not exist.");
+        let e = c("NoSuchHostedZone", "", 404);
+        assert!(e.to_string().starts_with("NoSuchHostedZone"), "{e}");
     }
 
     #[test]

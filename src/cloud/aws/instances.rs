@@ -1,5 +1,6 @@
 //! EC2 instances and their metadata options.
 
+use crate::cloud::actions;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, HttpTokensState, InstanceMetadataEndpointState, InstanceMetadataOptionsState,
@@ -10,7 +11,7 @@ use super::error::map_sdk_error;
 use crate::cloud::types::*;
 use crate::cloud::{CloudError, CloudResult, Instances};
 
-const MODIFY: &str = "ec2:ModifyInstanceMetadataOptions";
+const MODIFY: &str = actions::MODIFY_INSTANCE_METADATA_OPTIONS;
 
 fn options(
     tokens: Option<&HttpTokensState>,
@@ -90,13 +91,13 @@ impl Instances for AwsPorts {
             .name(parameter)
             .send()
             .await
-            .map_err(|e| map_sdk_error("ssm:GetParameter", "SSM", e))?;
+            .map_err(|e| map_sdk_error(actions::GET_PARAMETER, "SSM", e))?;
         out.parameter()
             .and_then(|p| p.value())
             .filter(|v| v.starts_with("ami-"))
             .map(str::to_string)
             .ok_or_else(|| CloudError::Other {
-                action: "ssm:GetParameter".into(),
+                action: actions::GET_PARAMETER.into(),
                 code: "NotAnImage".into(),
                 message: format!("{parameter} does not name an AMI"),
             })
@@ -122,7 +123,7 @@ impl Instances for AwsPorts {
             .send();
         let mut all = Vec::new();
         while let Some(page) = stream.next().await {
-            let page = page.map_err(|e| map_sdk_error("ec2:DescribeInstances", "EC2", e))?;
+            let page = page.map_err(|e| map_sdk_error(actions::DESCRIBE_INSTANCES, "EC2", e))?;
             for r in page.reservations() {
                 for i in r.instances() {
                     let tags: Vec<Tag> = i

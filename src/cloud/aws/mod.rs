@@ -9,6 +9,7 @@ mod instances;
 mod regions;
 mod stacks;
 
+use crate::cloud::actions;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -407,7 +408,7 @@ impl Identity for AwsPorts {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| error::map_sdk_error("sts:GetCallerIdentity", "STS", e))?;
+            .map_err(|e| error::map_sdk_error(actions::GET_CALLER_IDENTITY, "STS", e))?;
         Ok(CallerIdentity {
             account: out.account().unwrap_or_default().to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
@@ -428,7 +429,7 @@ impl Identity for AwsPorts {
         let Some(date) = date else {
             call?;
             return Err(CloudError::Other {
-                action: "sts:GetCallerIdentity".into(),
+                action: actions::GET_CALLER_IDENTITY.into(),
                 code: "NoDateHeader".into(),
                 message: "the response carried no Date header, so the clock cannot be compared"
                     .into(),
@@ -438,7 +439,7 @@ impl Identity for AwsPorts {
             .ok()
             .and_then(|d| SystemTime::try_from(d).ok())
             .ok_or_else(|| CloudError::Other {
-                action: "sts:GetCallerIdentity".into(),
+                action: actions::GET_CALLER_IDENTITY.into(),
                 code: "BadDateHeader".into(),
                 message: format!("the response's Date header {date:?} is not an HTTP date"),
             })

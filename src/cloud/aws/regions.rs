@@ -1,5 +1,6 @@
 //! EC2's view of regions: DescribeRegions, availability zones, offerings.
 
+use crate::cloud::actions;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, LocationType};
 
@@ -18,7 +19,7 @@ impl Regions for AwsPorts {
             .all_regions(true)
             .send()
             .await
-            .map_err(|e| map_sdk_error("ec2:DescribeRegions", "EC2", e))?;
+            .map_err(|e| map_sdk_error(actions::DESCRIBE_REGIONS, "EC2", e))?;
         let mut regions: Vec<AccountRegion> = out
             .regions()
             .iter()
@@ -40,7 +41,7 @@ impl Regions for AwsPorts {
             .describe_availability_zones()
             .send()
             .await
-            .map_err(|e| map_sdk_error("ec2:DescribeAvailabilityZones", "EC2", e))?;
+            .map_err(|e| map_sdk_error(actions::DESCRIBE_AVAILABILITY_ZONES, "EC2", e))?;
         Ok(out
             .availability_zones()
             .iter()
@@ -79,8 +80,8 @@ impl Regions for AwsPorts {
             .send();
         let mut offered = Vec::new();
         while let Some(page) = stream.next().await {
-            let page =
-                page.map_err(|e| map_sdk_error("ec2:DescribeInstanceTypeOfferings", "EC2", e))?;
+            let page = page
+                .map_err(|e| map_sdk_error(actions::DESCRIBE_INSTANCE_TYPE_OFFERINGS, "EC2", e))?;
             for o in page.instance_type_offerings() {
                 if let Some(t) = o.instance_type() {
                     offered.push(t.as_str().to_string());

@@ -1,5 +1,6 @@
 //! CloudFormation: stacks, change sets, events, recovery.
 
+use crate::cloud::actions;
 use async_trait::async_trait;
 use aws_sdk_cloudformation as cfn;
 use cfn::types::{Capability, ChangeSetType, Parameter, StackStatus as SdkStackStatus};
@@ -178,7 +179,7 @@ impl Stacks for AwsPorts {
                 .iter()
                 .filter(|s| s.stack_status() != Some(&SdkStackStatus::DeleteComplete))
                 .find_map(stack)),
-            Err(e) => match map_sdk_error("cloudformation:DescribeStacks", SERVICE, e) {
+            Err(e) => match map_sdk_error(actions::DESCRIBE_STACKS, SERVICE, e) {
                 CloudError::NotFound { .. } => Ok(None),
                 other => Err(other),
             },
@@ -189,7 +190,7 @@ impl Stacks for AwsPorts {
         let mut stream = self.cfn.describe_stacks().into_paginator().send();
         let mut all = Vec::new();
         while let Some(page) = stream.next().await {
-            let page = page.map_err(err("cloudformation:DescribeStacks"))?;
+            let page = page.map_err(err(actions::DESCRIBE_STACKS))?;
             all.extend(page.stacks().iter().filter_map(stack));
         }
         Ok(all)
@@ -225,7 +226,7 @@ impl Stacks for AwsPorts {
             .set_description(r.description.clone())
             .send()
             .await
-            .map_err(err("cloudformation:CreateChangeSet"))?;
+            .map_err(err(actions::CREATE_CHANGE_SET))?;
         Ok(ChangeSetRef {
             id: out.id().unwrap_or_default().to_string(),
             stack_id: out.stack_id().unwrap_or_default().to_string(),
@@ -244,7 +245,7 @@ impl Stacks for AwsPorts {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(err("cloudformation:DescribeChangeSet"))?;
+                .map_err(err(actions::DESCRIBE_CHANGE_SET))?;
             let changes = out
                 .changes()
                 .iter()
@@ -280,7 +281,7 @@ impl Stacks for AwsPorts {
             .change_set_name(change_set)
             .send()
             .await
-            .map_err(err("cloudformation:DeleteChangeSet"))?;
+            .map_err(err(actions::DELETE_CHANGE_SET))?;
         Ok(())
     }
 
@@ -289,11 +290,11 @@ impl Stacks for AwsPorts {
             .execute_change_set()
             .stack_name(&r.stack_name)
             .change_set_name(&r.change_set_name)
-            .disable_rollback(r.disable_rollback)
+            .set_disable_rollback(r.disable_rollback)
             .client_request_token(&r.client_request_token)
             .send()
             .await
-            .map_err(err("cloudformation:ExecuteChangeSet"))?;
+            .map_err(err(actions::EXECUTE_CHANGE_SET))?;
         Ok(())
     }
 
@@ -310,7 +311,7 @@ impl Stacks for AwsPorts {
             .client_request_token(&r.client_request_token)
             .send()
             .await
-            .map_err(err("cloudformation:UpdateStack"))?;
+            .map_err(err(actions::UPDATE_STACK))?;
         Ok(())
     }
 
@@ -319,25 +320,21 @@ impl Stacks for AwsPorts {
         stack: &str,
         after_event_id: Option<&str>,
     ) -> CloudResult<Vec<StackEvent>> {
-        // Newest first: page back only until the last event already seen.
-        let mut stream = self
-            .cfn
-            .describe_stack_events()
-            .stack_name(stack)
-            .into_paginator()
-            .send();
-        let mut newest_first = Vec::new();
-        'pages: while let Some(page) = stream.next().await {
-            let page = page.map_err(err("cloudformation:DescribeStackEvents"))?;
-            for e in page.stack_events() {
-                if after_event_id.is_some() && e.event_id() == after_event_id {
-                    break 'pages;
-                }
-                newest_first.push(event(e));
-            }
-        }
-        newest_first.reverse();
-        Ok(newest_first)
+        crate::cloud::events_since(after_event_id, |token| async move {
+            let out = self
+                .cfn
+                .describe_stack_events()
+                .stack_name(stack)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(err(actions::DESCRIBE_STACK_EVENTS))?;
+            Ok(EventPage {
+                events: out.stack_events().iter().map(event).collect(),
+                next: out.next_token().map(str::to_string),
+            })
+        })
+        .await
     }
 
     async fn continue_update_rollback(
@@ -355,7 +352,7 @@ impl Stacks for AwsPorts {
             .client_request_token(client_request_token)
             .send()
             .await
-            .map_err(err("cloudformation:ContinueUpdateRollback"))?;
+            .map_err(err(actions::CONTINUE_UPDATE_ROLLBACK))?;
         Ok(())
     }
 
@@ -366,18 +363,36 @@ impl Stacks for AwsPorts {
             .client_request_token(client_request_token)
             .send()
             .await
-            .map_err(err("cloudformation:RollbackStack"))?;
+            .map_err(err(actions::ROLLBACK_STACK))?;
         Ok(())
     }
 
-    async fn delete_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()> {
+    async fn cancel_update_stack(
+        &self,
+        stack: &str,
+        client_request_token: &str,
+    ) -> CloudResult<()> {
         self.cfn
-            .delete_stack()
+            .cancel_update_stack()
             .stack_name(stack)
             .client_request_token(client_request_token)
             .send()
             .await
-            .map_err(err("cloudformation:DeleteStack"))?;
+            .map_err(err(actions::CANCEL_UPDATE_STACK))?;
+        Ok(())
+    }
+
+    async fn delete_stack(&self, r: &DeleteRequest) -> CloudResult<()> {
+        self.cfn
+            .delete_stack()
+            .stack_name(&r.stack_name)
+            .set_retain_resources(
+                (!r.retain_resources.is_empty()).then(|| r.retain_resources.clone()),
+            )
+            .client_request_token(&r.client_request_token)
+            .send()
+            .await
+            .map_err(err(actions::DELETE_STACK))?;
         Ok(())
     }
 
@@ -388,7 +403,7 @@ impl Stacks for AwsPorts {
             .enable_termination_protection(enabled)
             .send()
             .await
-            .map_err(err("cloudformation:UpdateTerminationProtection"))?;
+            .map_err(err(actions::UPDATE_TERMINATION_PROTECTION))?;
         Ok(())
     }
 }

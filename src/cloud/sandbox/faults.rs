@@ -17,6 +17,75 @@ pub struct FaultScript {
     pub expire_credentials: Option<CredentialExpiry>,
     /// Make simulated services slower (or faster) than their defaults.
     pub slow: Option<SlowServices>,
+    /// Make DescribeStacks lag behind the calls that change a stack.
+    pub lag: Option<Lag>,
+    /// Change sets that fail to be created.
+    #[serde(default)]
+    pub fail_change_set: Vec<ChangeSetFault>,
+    /// Calls that fail on the wire: a lost response or a server error.
+    #[serde(default)]
+    pub interrupt: Vec<Interrupt>,
+    /// Calls the caller's IAM policy does not allow.
+    #[serde(default)]
+    pub deny: Vec<Deny>,
+}
+
+/// As AWS's reads are eventually consistent: for `seconds` (virtual) after
+/// a call that changes a stack (ExecuteChangeSet, UpdateStack, DeleteStack,
+/// the rollback calls), DescribeStacks still reports the stack as it was
+/// before the call. Events are never late.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lag {
+    pub seconds: u64,
+}
+
+/// Fail the change sets created for stacks whose name matches `stack` (`*`
+/// matches any run of characters) with `reason`, as CloudFormation does for
+/// a template it cannot validate or a capability not acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSetFault {
+    #[serde(default = "any_stack")]
+    pub stack: String,
+    pub reason: String,
+    #[serde(default)]
+    pub times: FaultTimes,
+}
+
+fn any_stack() -> String {
+    "*".into()
+}
+
+/// How a call fails on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptKind {
+    /// AWS applied the call but its answer never arrived: the caller sees a
+    /// timeout. A retry must be recognised as the same operation.
+    ResponseLost,
+    /// AWS answered HTTP 500 InternalFailure and applied nothing.
+    ServerError,
+}
+
+/// Interrupt calls of `action` (as IAM names it, e.g.
+/// `cloudformation:ExecuteChangeSet`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interrupt {
+    #[serde(deserialize_with = "known_action")]
+    pub action: String,
+    pub kind: InterruptKind,
+    #[serde(default)]
+    pub times: FaultTimes,
+}
+
+/// Refuse every call of `action` with AccessDenied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deny {
+    #[serde(deserialize_with = "known_action")]
+    pub action: String,
 }
 
 /// Service timings, in virtual seconds, that replace the sandbox's defaults
@@ -36,6 +105,10 @@ pub struct SlowServices {
 }
 
 /// Fail resource `resource` (a logical id) with `reason`.
+/// The reason reads as the resource handler's message, the way
+/// CloudFormation reports it: `Resource handler returned message: "<reason>"
+/// (RequestToken: ..., HandlerErrorCode: <code>)`; a reason that already
+/// starts that way, or a `Template error:`, is reported as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceFault {
@@ -47,15 +120,65 @@ pub struct ResourceFault {
     /// Which operation on the resource fails.
     #[serde(default)]
     pub during: FaultPhase,
+    /// The handler's error code, e.g. `ServiceLimitExceeded`, `AlreadyExists`,
+    /// `InvalidRequest` (default `GeneralServiceException`).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// How many attempts a fault breaks: `"once"`, `"always"` or a number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FaultTimes {
     /// The first attempt fails; a retry succeeds.
     #[default]
     Once,
     Always,
+    /// The first `n` attempts fail.
+    Count(u32),
+}
+
+impl FaultTimes {
+    /// Whether the attempt after `fired` failed ones fails too.
+    pub fn fires(self, fired: u32) -> bool {
+        match self {
+            FaultTimes::Once => fired < 1,
+            FaultTimes::Always => true,
+            FaultTimes::Count(n) => fired < n,
+        }
+    }
+}
+
+impl Serialize for FaultTimes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FaultTimes::Once => s.serialize_str("once"),
+            FaultTimes::Always => s.serialize_str("always"),
+            FaultTimes::Count(n) => s.serialize_u32(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FaultTimes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Number(i64),
+        }
+        let bad = |what: String| {
+            serde::de::Error::custom(format!(
+                "times is {what}; give \"once\", \"always\" or a number of attempts from 1 up"
+            ))
+        };
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "once" => Ok(FaultTimes::Once),
+            Raw::Word(w) if w == "always" => Ok(FaultTimes::Always),
+            Raw::Word(w) => Err(bad(format!("{w:?}"))),
+            Raw::Number(n) if n >= 1 => Ok(FaultTimes::Count(u32::try_from(n).unwrap_or(u32::MAX))),
+            Raw::Number(n) => Err(bad(n.to_string())),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,9 +234,12 @@ fn describe(line: &Option<usize>, column: &Option<usize>, message: &str) -> Stri
     format!(
         "The sandbox fault script is not valid{at}: {message}. Fix it and run again; accepted \
          keys are [[fail]] (resource, reason, times = once|always, during = \
-         create|update|delete|rollback), [throttle] share (0 to 1), [latency] ms, [slow] \
-         acm_validation_seconds / acm_external_validation_seconds / dns_sync_seconds / \
-         metadata_apply_seconds, [expire_credentials] after_seconds."
+         create|update|delete|rollback, code), [throttle] share (0 to 1), [latency] ms, \
+         [slow] acm_validation_seconds / acm_external_validation_seconds / dns_sync_seconds / \
+         metadata_apply_seconds, [expire_credentials] after_seconds, [lag] seconds, \
+         [[fail_change_set]] (stack, reason, times), [[interrupt]] (action, kind = \
+         response_lost|server_error, times), [[deny]] action; times is \"once\", \"always\" \
+         or a number."
     )
 }
 
@@ -144,6 +270,10 @@ impl FaultScript {
             && self.latency.is_none()
             && self.expire_credentials.is_none()
             && self.slow.is_none()
+            && self.lag.is_none()
+            && self.fail_change_set.is_empty()
+            && self.interrupt.is_empty()
+            && self.deny.is_empty()
     }
 }
 
@@ -157,6 +287,38 @@ fn share_in_range<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Erro
              between 0 and 1 (0.25 refuses one call in four)"
         )))
     }
+}
+
+fn known_action<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let action = String::deserialize(d)?;
+    if crate::cloud::actions::ALL.contains(&action.as_str()) {
+        Ok(action)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "action {action:?} is not a call the installer makes; name it as IAM does, one of: {}",
+            crate::cloud::actions::ALL.join(", ")
+        )))
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` matches any run of characters.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 fn non_empty_resource<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -225,6 +387,48 @@ after_seconds = 90
             s.expire_credentials,
             Some(CredentialExpiry { after_seconds: 90 })
         );
+    }
+
+    #[test]
+    fn times_is_once_always_or_a_count() {
+        let parse = |t: &str| {
+            FaultScript::from_toml(&format!(
+                "[[fail]]\nresource = \"A\"\nreason = \"x\"\ntimes = {t}\n"
+            ))
+            .map(|s| s.fail[0].times)
+        };
+        assert_eq!(parse("\"once\""), Ok(FaultTimes::Once));
+        assert_eq!(parse("\"always\""), Ok(FaultTimes::Always));
+        assert_eq!(parse("2"), Ok(FaultTimes::Count(2)));
+        let err = parse("0").unwrap_err();
+        assert!(err.to_string().contains("number of attempts"), "{err}");
+        assert!(FaultTimes::Count(2).fires(1) && !FaultTimes::Count(2).fires(2));
+        assert!(FaultTimes::Once.fires(0) && !FaultTimes::Once.fires(1));
+    }
+
+    #[test]
+    fn interrupts_and_denials_name_calls_as_iam_does() {
+        let s = FaultScript::from_toml(
+            "[[interrupt]]\naction = \"cloudformation:ExecuteChangeSet\"\nkind = \"response_lost\"\n\
+             [[deny]]\naction = \"ec2:ModifyInstanceMetadataOptions\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.interrupt[0].kind, InterruptKind::ResponseLost);
+        assert_eq!(s.deny[0].action, "ec2:ModifyInstanceMetadataOptions");
+        let err = FaultScript::from_toml("[[deny]]\naction = \"CreateChangeSet\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains("cloudformation:CreateChangeSet") && err.line == Some(2),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn stack_patterns_match_with_stars() {
+        assert!(glob_matches("*", "ph-demo-rds"));
+        assert!(glob_matches("ph-*-rds", "ph-demo-rds"));
+        assert!(glob_matches("ph-demo-rds", "ph-demo-rds"));
+        assert!(!glob_matches("ph-*-rds", "ph-demo-msk"));
+        assert!(!glob_matches("ph-*-rds", "ph-rds"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod faults;
 mod ports;
 pub mod state;
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -29,10 +30,11 @@ use std::time::{Duration, SystemTime};
 use crate::clock::{Clock, SystemClock};
 use crate::cloud::{Cloud, CloudError, CloudResult};
 use crate::core::region::RegionCode;
+use crate::core::secret::Secret;
 use crate::store::StoreError;
 use crate::store::fsutil::{ensure_private_dir, write_private_atomic};
 
-use faults::{FaultScript, FaultScriptError};
+use faults::{FaultScript, FaultScriptError, InterruptKind};
 use state::AccountState;
 
 pub use state::{ACCOUNT_ID, INSTALLER_INSTANCE_ID};
@@ -44,6 +46,11 @@ pub const DEFAULT_SPEED: f64 = 30.0;
 /// The account file inside the sandbox dir.
 pub const ACCOUNT_FILE: &str = "account.json";
 const LOCK_FILE: &str = "account.lock";
+/// The NoEcho parameter values the account's stacks were given, by region
+/// and digest: what AWS keeps for a stack so that UsePrevious, conditions
+/// and a resumed install work after a restart. Written 0600 beside the
+/// account file, never into it.
+pub const NOECHO_FILE: &str = "noecho.json";
 
 #[derive(Debug, Clone)]
 pub struct SandboxOptions {
@@ -245,7 +252,7 @@ struct Loaded {
 impl Loaded {
     fn apply_faults(&mut self, faults: &FaultScript) {
         for engine in self.state.stacks.values_mut() {
-            engine.set_faults(faults.fail.clone());
+            engine.set_faults(faults);
         }
         if let Some(slow) = &faults.slow {
             let t = &mut self.state.timings;
@@ -380,8 +387,9 @@ impl Shared {
                 supported: state::FORMAT,
             });
         }
-        let state: AccountState =
+        let mut state: AccountState =
             serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        self.restore_noecho(&mut state)?;
         let last_virtual = state.clock.virtual_at;
         Ok(Some(Loaded {
             state,
@@ -390,7 +398,62 @@ impl Shared {
         }))
     }
 
+    fn noecho_path(&self) -> PathBuf {
+        self.path.with_file_name(NOECHO_FILE)
+    }
+
+    /// Gives the engines back the NoEcho values kept in [`NOECHO_FILE`].
+    fn restore_noecho(&self, state: &mut AccountState) -> Result<(), SandboxError> {
+        let path = self.noecho_path();
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(SandboxError::Io {
+                    action: "read",
+                    path,
+                    source,
+                });
+            }
+        };
+        let kept: BTreeMap<String, BTreeMap<String, String>> = serde_json::from_slice(&text)
+            .map_err(|e| SandboxError::Corrupt {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        for (region, values) in kept {
+            if let Some(engine) = state.stacks.get_mut(&region) {
+                engine.restore_noecho_values(values.into_iter().map(|(d, v)| (d, Secret::new(v))));
+            }
+        }
+        Ok(())
+    }
+
+    fn write_noecho(&self, state: &AccountState) -> Result<(), SandboxError> {
+        let kept: BTreeMap<&String, BTreeMap<String, String>> = state
+            .stacks
+            .iter()
+            .map(|(region, engine)| {
+                let values = engine
+                    .noecho_values()
+                    .into_iter()
+                    .map(|(d, v)| (d, v.expose().to_string()))
+                    .collect();
+                (region, values)
+            })
+            .filter(|(_, v): &(_, BTreeMap<String, String>)| !v.is_empty())
+            .collect();
+        let path = self.noecho_path();
+        if kept.is_empty() && !path.exists() {
+            return Ok(());
+        }
+        let json = serde_json::to_vec(&kept).expect("strings serialize");
+        write_private_atomic(&path, &json)?;
+        Ok(())
+    }
+
     fn write_state(&self, state: &AccountState) -> Result<(), SandboxError> {
+        self.write_noecho(state)?;
         let json = serde_json::to_vec_pretty(state).map_err(|e| SandboxError::Corrupt {
             path: self.path.clone(),
             message: format!("the state could not be encoded: {e}"),
@@ -427,6 +490,17 @@ impl Shared {
                 });
             }
         }
+        if self.faults.deny.iter().any(|d| d.action == action) {
+            return Err(CloudError::AccessDenied {
+                action: action.to_string(),
+                detail: format!(
+                    "User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/ph-installer-sandbox/\
+                     {INSTALLER_INSTANCE_ID} is not authorized to perform: {action} because no \
+                     identity-based policy allows the {action} action (the sandbox fault \
+                     script denies it)"
+                ),
+            });
+        }
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         if let Some(throttle) = &self.faults.throttle
             && throttled(n, throttle.share)
@@ -437,6 +511,27 @@ impl Shared {
             });
         }
         Ok(())
+    }
+
+    /// The interrupt the fault script has for this call of `action`, if it
+    /// has attempts left; counts it in the account, so `times` holds across
+    /// processes.
+    fn take_interrupt(
+        state: &mut AccountState,
+        faults: &FaultScript,
+        action: &str,
+    ) -> Option<InterruptKind> {
+        faults.interrupt.iter().enumerate().find_map(|(n, f)| {
+            if f.action != action {
+                return None;
+            }
+            let key = format!("{n}/{action}");
+            let fired = state.interrupts_fired.get(&key).copied().unwrap_or(0);
+            f.times.fires(fired).then(|| {
+                state.interrupts_fired.insert(key, fired + 1);
+                f.kind
+            })
+        })
     }
 
     /// Runs one port call: faults first, then `op` on the current state at
@@ -461,13 +556,13 @@ impl Shared {
         op: impl FnOnce(&mut AccountState, SystemTime) -> (CloudResult<T>, bool),
     ) -> CloudResult<T> {
         self.before_call(action).await?;
-        let unavailable = |e: SandboxError| CloudError::Unavailable {
-            service: "the sandbox account".into(),
+        // This machine failed, not AWS.
+        let local = |e: SandboxError| CloudError::Local {
             detail: e.to_string(),
         };
         // In-process callers queue on the mutex, other processes on the file lock.
         let mut slot = self.lock_loaded();
-        let _file_lock = self.file_lock().map_err(unavailable)?;
+        let _file_lock = self.file_lock().map_err(local)?;
         let current = self.stamp();
         let stale = slot.as_ref().is_none_or(|l| l.stamp != current);
         if stale {
@@ -481,13 +576,7 @@ impl Shared {
                 }
                 // Deleted under us: keep what we have; the next write recreates it.
                 Ok(None) => {}
-                Err(e) => {
-                    return Err(CloudError::Other {
-                        action: action.to_string(),
-                        code: "SandboxStateUnreadable".into(),
-                        message: e.to_string(),
-                    });
-                }
+                Err(e) => return Err(local(e)),
             }
         }
         let loaded = slot.as_mut().expect("loaded at open");
@@ -495,20 +584,45 @@ impl Shared {
         loaded.last_virtual = now;
         let before = (access == Access::Write).then(|| loaded.state.clone());
         let settled = loaded.state.settle(now);
+        let interrupt = Self::take_interrupt(&mut loaded.state, &self.faults, action);
+        if interrupt == Some(InterruptKind::ServerError) {
+            // Refused before anything was applied; only the count is kept.
+            let _ = self.save(loaded);
+            return Err(CloudError::Unavailable {
+                service: action.split(':').next().unwrap_or("AWS").into(),
+                detail: format!(
+                    "HTTP 500: InternalFailure: {action} failed inside AWS (the sandbox fault \
+                     script's [[interrupt]])"
+                ),
+            });
+        }
         let (result, changed) = op(&mut loaded.state, now);
-        if settled || changed || access == Access::Write {
-            loaded.state.generation += 1;
-            match self.write_state(&loaded.state) {
-                Ok(()) => loaded.stamp = self.stamp(),
-                Err(e) => {
-                    if let Some(before) = before {
-                        loaded.state = before;
-                    }
-                    return Err(unavailable(e));
-                }
+        let dirty = settled || changed || access == Access::Write || interrupt.is_some();
+        if dirty && let Err(e) = self.save(loaded) {
+            if let Some(before) = before {
+                loaded.state = before;
             }
+            return Err(local(e));
+        }
+        if interrupt == Some(InterruptKind::ResponseLost) {
+            // Applied, but the answer never came back.
+            return Err(CloudError::Unavailable {
+                service: action.split(':').next().unwrap_or("AWS").into(),
+                detail: format!(
+                    "{action} timed out waiting for the response (the sandbox fault script's \
+                     [[interrupt]] lost it; the call was applied)"
+                ),
+            });
         }
         result
+    }
+
+    /// Writes the state as the next generation and remembers the file.
+    fn save(&self, loaded: &mut Loaded) -> Result<(), SandboxError> {
+        loaded.state.generation += 1;
+        self.write_state(&loaded.state)?;
+        loaded.stamp = self.stamp();
+        Ok(())
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`Shared::call`], which applies the fault script, loads the current
 //! state and saves it after a change.
 
+use crate::cloud::actions;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -33,17 +34,22 @@ impl SandboxPorts {
         op: impl FnOnce(&mut CfnEngine, SystemTime) -> CloudResult<T>,
     ) -> CloudResult<T> {
         let region = self.region.clone();
-        let faults = self.shared.faults.fail.clone();
+        let faults = &self.shared.faults;
         self.shared
             .call_tracked(action, access, move |state: &mut AccountState, now| {
                 if let Err(e) = state.check_region_usable(&region, action) {
                     return (Err(e), false);
                 }
+                let zones: Vec<String> = state
+                    .availability_zones(&region)
+                    .map(|z| z.into_iter().map(|z| z.name).collect())
+                    .unwrap_or_default();
                 let engine = state.stacks.entry(region.to_string()).or_insert_with(|| {
                     let mut engine = CfnEngine::new(ACCOUNT_ID, region.as_str());
                     engine.set_faults(faults);
                     engine
                 });
+                engine.set_zones(zones);
                 if access == Access::Write {
                     return (op(engine, now), true);
                 }
@@ -60,7 +66,7 @@ impl SandboxPorts {
 impl Regions for SandboxPorts {
     async fn list_regions(&self) -> CloudResult<Vec<AccountRegion>> {
         self.shared
-            .call("ec2:DescribeRegions", Access::Read, |s, _| {
+            .call(actions::DESCRIBE_REGIONS, Access::Read, |s, _| {
                 Ok(s.regions
                     .iter()
                     .map(|r| AccountRegion {
@@ -74,9 +80,11 @@ impl Regions for SandboxPorts {
 
     async fn availability_zones(&self, region: &RegionCode) -> CloudResult<Vec<AvailabilityZone>> {
         self.shared
-            .call("ec2:DescribeAvailabilityZones", Access::Read, |s, _| {
-                s.availability_zones(region)
-            })
+            .call(
+                actions::DESCRIBE_AVAILABILITY_ZONES,
+                Access::Read,
+                |s, _| s.availability_zones(region),
+            )
             .await
     }
 
@@ -86,9 +94,11 @@ impl Regions for SandboxPorts {
         types: &[String],
     ) -> CloudResult<Vec<String>> {
         self.shared
-            .call("ec2:DescribeInstanceTypeOfferings", Access::Read, |s, _| {
-                s.instance_type_offerings(region, types)
-            })
+            .call(
+                actions::DESCRIBE_INSTANCE_TYPE_OFFERINGS,
+                Access::Read,
+                |s, _| s.instance_type_offerings(region, types),
+            )
             .await
     }
 }
@@ -97,7 +107,7 @@ impl Regions for SandboxPorts {
 impl Identity for SandboxPorts {
     async fn caller_identity(&self) -> CloudResult<CallerIdentity> {
         self.shared
-            .call("sts:GetCallerIdentity", Access::Read, |_, _| {
+            .call(actions::GET_CALLER_IDENTITY, Access::Read, |_, _| {
                 Ok(CallerIdentity {
                     account: ACCOUNT_ID.into(),
                     arn: format!(
@@ -121,7 +131,7 @@ impl Identity for SandboxPorts {
     async fn server_time(&self) -> CloudResult<SystemTime> {
         let clock = self.shared.clock.clone();
         self.shared
-            .call("sts:GetCallerIdentity", Access::Read, move |_, _| {
+            .call(actions::GET_CALLER_IDENTITY, Access::Read, move |_, _| {
                 Ok(clock.now())
             })
             .await
@@ -133,8 +143,8 @@ impl Certificates for SandboxPorts {
     async fn list_certificates(&self) -> CloudResult<Vec<CertificateSummary>> {
         let region = &self.region;
         self.shared
-            .call("acm:ListCertificates", Access::Read, |s, _| {
-                s.check_region_usable(region, "acm:ListCertificates")?;
+            .call(actions::LIST_CERTIFICATES, Access::Read, |s, _| {
+                s.check_region_usable(region, actions::LIST_CERTIFICATES)?;
                 Ok(s.list_certificates(region))
             })
             .await
@@ -143,8 +153,8 @@ impl Certificates for SandboxPorts {
     async fn describe_certificate(&self, arn: &str) -> CloudResult<Certificate> {
         let region = &self.region;
         self.shared
-            .call("acm:DescribeCertificate", Access::Read, |s, now| {
-                s.check_region_usable(region, "acm:DescribeCertificate")?;
+            .call(actions::DESCRIBE_CERTIFICATE, Access::Read, |s, now| {
+                s.check_region_usable(region, actions::DESCRIBE_CERTIFICATE)?;
                 s.describe_certificate(region, arn, now)
             })
             .await
@@ -153,8 +163,8 @@ impl Certificates for SandboxPorts {
     async fn request_certificate(&self, request: &CertificateRequest) -> CloudResult<String> {
         let region = &self.region;
         self.shared
-            .call("acm:RequestCertificate", Access::Write, |s, now| {
-                s.check_region_usable(region, "acm:RequestCertificate")?;
+            .call(actions::REQUEST_CERTIFICATE, Access::Write, |s, now| {
+                s.check_region_usable(region, actions::REQUEST_CERTIFICATE)?;
                 s.request_certificate(region, request, now)
             })
             .await
@@ -165,7 +175,7 @@ impl Certificates for SandboxPorts {
 impl Dns for SandboxPorts {
     async fn zones_named(&self, name: &str) -> CloudResult<Vec<HostedZone>> {
         self.shared
-            .call("route53:ListHostedZonesByName", Access::Read, |s, _| {
+            .call(actions::LIST_HOSTED_ZONES_BY_NAME, Access::Read, |s, _| {
                 Ok(s.zones_named(name))
             })
             .await
@@ -173,7 +183,7 @@ impl Dns for SandboxPorts {
 
     async fn list_records(&self, zone_id: &str) -> CloudResult<Vec<RecordSet>> {
         self.shared
-            .call("route53:ListResourceRecordSets", Access::Read, |s, _| {
+            .call(actions::LIST_RESOURCE_RECORD_SETS, Access::Read, |s, _| {
                 s.list_records(zone_id)
             })
             .await
@@ -186,7 +196,7 @@ impl Dns for SandboxPorts {
     ) -> CloudResult<DnsChange> {
         self.shared
             .call(
-                "route53:ChangeResourceRecordSets",
+                actions::CHANGE_RESOURCE_RECORD_SETS,
                 Access::Write,
                 |s, now| s.change_records(zone_id, changes, now),
             )
@@ -195,7 +205,7 @@ impl Dns for SandboxPorts {
 
     async fn get_change(&self, change_id: &str) -> CloudResult<DnsChange> {
         self.shared
-            .call("route53:GetChange", Access::Read, |s, now| {
+            .call(actions::GET_CHANGE, Access::Read, |s, now| {
                 s.get_change(change_id, now)
             })
             .await
@@ -205,53 +215,49 @@ impl Dns for SandboxPorts {
 #[async_trait]
 impl Stacks for SandboxPorts {
     async fn describe_stack(&self, name: &str) -> CloudResult<Option<Stack>> {
-        self.stacks("cloudformation:DescribeStacks", Access::Read, |e, now| {
+        self.stacks(actions::DESCRIBE_STACKS, Access::Read, |e, now| {
             e.describe_stack(now, name)
         })
         .await
     }
 
     async fn list_stacks(&self) -> CloudResult<Vec<Stack>> {
-        self.stacks("cloudformation:ListStacks", Access::Read, |e, now| {
+        self.stacks(actions::DESCRIBE_STACKS, Access::Read, |e, now| {
             e.list_stacks(now)
         })
         .await
     }
 
     async fn create_change_set(&self, request: &ChangeSetRequest) -> CloudResult<ChangeSetRef> {
-        self.stacks("cloudformation:CreateChangeSet", Access::Write, |e, now| {
+        self.stacks(actions::CREATE_CHANGE_SET, Access::Write, |e, now| {
             e.create_change_set(now, request)
         })
         .await
     }
 
     async fn describe_change_set(&self, stack: &str, change_set: &str) -> CloudResult<ChangeSet> {
-        self.stacks(
-            "cloudformation:DescribeChangeSet",
-            Access::Read,
-            |e, now| e.describe_change_set(now, stack, change_set),
-        )
+        self.stacks(actions::DESCRIBE_CHANGE_SET, Access::Read, |e, now| {
+            e.describe_change_set(now, stack, change_set)
+        })
         .await
     }
 
     async fn delete_change_set(&self, stack: &str, change_set: &str) -> CloudResult<()> {
-        self.stacks("cloudformation:DeleteChangeSet", Access::Write, |e, now| {
+        self.stacks(actions::DELETE_CHANGE_SET, Access::Write, |e, now| {
             e.delete_change_set(now, stack, change_set)
         })
         .await
     }
 
     async fn execute_change_set(&self, request: &ExecuteRequest) -> CloudResult<()> {
-        self.stacks(
-            "cloudformation:ExecuteChangeSet",
-            Access::Write,
-            |e, now| e.execute_change_set(now, request),
-        )
+        self.stacks(actions::EXECUTE_CHANGE_SET, Access::Write, |e, now| {
+            e.execute_change_set(now, request)
+        })
         .await
     }
 
     async fn update_stack(&self, request: &UpdateRequest) -> CloudResult<()> {
-        self.stacks("cloudformation:UpdateStack", Access::Write, |e, now| {
+        self.stacks(actions::UPDATE_STACK, Access::Write, |e, now| {
             e.update_stack(now, request)
         })
         .await
@@ -262,11 +268,12 @@ impl Stacks for SandboxPorts {
         stack: &str,
         after_event_id: Option<&str>,
     ) -> CloudResult<Vec<StackEvent>> {
-        self.stacks(
-            "cloudformation:DescribeStackEvents",
-            Access::Read,
-            |e, now| e.stack_events(now, stack, after_event_id),
-        )
+        crate::cloud::events_since(after_event_id, |token| async move {
+            self.stacks(actions::DESCRIBE_STACK_EVENTS, Access::Read, |e, now| {
+                e.stack_events_page(now, stack, token.as_deref())
+            })
+            .await
+        })
         .await
     }
 
@@ -277,7 +284,7 @@ impl Stacks for SandboxPorts {
         client_request_token: &str,
     ) -> CloudResult<()> {
         self.stacks(
-            "cloudformation:ContinueUpdateRollback",
+            actions::CONTINUE_UPDATE_ROLLBACK,
             Access::Write,
             |e, now| {
                 e.continue_update_rollback(now, stack, resources_to_skip, client_request_token)
@@ -287,22 +294,33 @@ impl Stacks for SandboxPorts {
     }
 
     async fn rollback_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()> {
-        self.stacks("cloudformation:RollbackStack", Access::Write, |e, now| {
+        self.stacks(actions::ROLLBACK_STACK, Access::Write, |e, now| {
             e.rollback_stack(now, stack, client_request_token)
         })
         .await
     }
 
-    async fn delete_stack(&self, stack: &str, client_request_token: &str) -> CloudResult<()> {
-        self.stacks("cloudformation:DeleteStack", Access::Write, |e, now| {
-            e.delete_stack(now, stack, client_request_token)
+    async fn cancel_update_stack(
+        &self,
+        stack: &str,
+        client_request_token: &str,
+    ) -> CloudResult<()> {
+        self.stacks(actions::CANCEL_UPDATE_STACK, Access::Write, |e, now| {
+            e.cancel_update_stack(now, stack, client_request_token)
+        })
+        .await
+    }
+
+    async fn delete_stack(&self, request: &DeleteRequest) -> CloudResult<()> {
+        self.stacks(actions::DELETE_STACK, Access::Write, |e, now| {
+            e.delete_stack(now, request)
         })
         .await
     }
 
     async fn set_termination_protection(&self, stack: &str, enabled: bool) -> CloudResult<()> {
         self.stacks(
-            "cloudformation:UpdateTerminationProtection",
+            actions::UPDATE_TERMINATION_PROTECTION,
             Access::Write,
             |e, now| e.set_termination_protection(now, stack, enabled),
         )
@@ -315,8 +333,8 @@ impl Instances for SandboxPorts {
     async fn public_image_id(&self, parameter: &str) -> CloudResult<String> {
         let region = &self.region;
         self.shared
-            .call("ssm:GetParameter", Access::Read, |s, _| {
-                s.check_region_usable(region, "ssm:GetParameter")?;
+            .call(actions::GET_PARAMETER, Access::Read, |s, _| {
+                s.check_region_usable(region, actions::GET_PARAMETER)?;
                 public_image_id(region.as_str(), parameter)
             })
             .await
@@ -325,8 +343,8 @@ impl Instances for SandboxPorts {
     async fn describe_instances(&self, filter: &InstanceFilter) -> CloudResult<Vec<Instance>> {
         let region = &self.region;
         self.shared
-            .call_tracked("ec2:DescribeInstances", Access::Read, |s, now| {
-                if let Err(e) = s.check_region_usable(region, "ec2:DescribeInstances") {
+            .call_tracked(actions::DESCRIBE_INSTANCES, Access::Read, |s, now| {
+                if let Err(e) = s.check_region_usable(region, actions::DESCRIBE_INSTANCES) {
                     return (Err(e), false);
                 }
                 let changed = s.sync_stack_instances(region, now);
@@ -343,11 +361,11 @@ impl Instances for SandboxPorts {
         let region = &self.region;
         self.shared
             .call_tracked(
-                "ec2:ModifyInstanceMetadataOptions",
+                actions::MODIFY_INSTANCE_METADATA_OPTIONS,
                 Access::Read,
                 |s, now| {
                     if let Err(e) =
-                        s.check_region_usable(region, "ec2:ModifyInstanceMetadataOptions")
+                        s.check_region_usable(region, actions::MODIFY_INSTANCE_METADATA_OPTIONS)
                     {
                         return (Err(e), false);
                     }
@@ -367,10 +385,10 @@ impl Instances for SandboxPorts {
         let region = &self.region;
         self.shared
             .call(
-                "ec2:ModifyInstanceMetadataOptions",
+                actions::MODIFY_INSTANCE_METADATA_OPTIONS,
                 Access::Write,
                 |s, now| {
-                    s.check_region_usable(region, "ec2:ModifyInstanceMetadataOptions")?;
+                    s.check_region_usable(region, actions::MODIFY_INSTANCE_METADATA_OPTIONS)?;
                     s.sync_stack_instances(region, now);
                     s.modify_metadata(region, instance_id, change, now)
                 },

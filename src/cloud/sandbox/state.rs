@@ -3,6 +3,7 @@
 //! time `now`; [`AccountState::settle`] moves timed transitions (certificate
 //! issued, metadata applied) forward to `now`.
 
+use crate::cloud::actions;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -107,6 +108,9 @@ pub struct AccountState {
     pub instances: BTreeMap<String, Vec<StoredInstance>>,
     /// Region -> CloudFormation.
     pub stacks: BTreeMap<String, CfnEngine>,
+    /// How often each `[[interrupt]]` of the fault script has fired.
+    #[serde(default)]
+    pub interrupts_fired: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -291,6 +295,7 @@ impl AccountState {
             certificates,
             instances,
             stacks: BTreeMap::new(),
+            interrupts_fired: BTreeMap::new(),
         }
     }
 
@@ -324,12 +329,9 @@ impl AccountState {
     /// Refuses calls to a regional service in a region the account cannot use.
     pub fn check_region_usable(&self, code: &RegionCode, action: &str) -> CloudResult<()> {
         match self.region(code) {
-            None => Err(CloudError::Unavailable {
-                service: format!("{action} in {code}"),
-                detail: format!(
-                    "the endpoint for region {code} does not exist for this account; check the \
-                     region code (`ph-installer regions` lists the account's regions)"
-                ),
+            None => Err(CloudError::UnknownRegion {
+                region: code.to_string(),
+                detail: format!("{action}: the sandbox account has no region {code}"),
             }),
             // What EC2 says there: AuthFailure "... not enabled", which the
             // AWS adapter maps to the same variant.
@@ -449,7 +451,7 @@ pub fn zone_letters_and_ids(region: &str, count: usize) -> Vec<(char, usize)> {
 
 impl AccountState {
     pub fn availability_zones(&self, region: &RegionCode) -> CloudResult<Vec<AvailabilityZone>> {
-        self.check_region_usable(region, "ec2:DescribeAvailabilityZones")?;
+        self.check_region_usable(region, actions::DESCRIBE_AVAILABILITY_ZONES)?;
         let count = self.region(region).map_or(0, |r| r.az_count);
         let prefix = zone_id_prefix(region.as_str());
         Ok(zone_letters_and_ids(region.as_str(), count)
@@ -467,7 +469,7 @@ impl AccountState {
         region: &RegionCode,
         types: &[String],
     ) -> CloudResult<Vec<String>> {
-        self.check_region_usable(region, "ec2:DescribeInstanceTypeOfferings")?;
+        self.check_region_usable(region, actions::DESCRIBE_INSTANCE_TYPE_OFFERINGS)?;
         let mut out: Vec<String> = types
             .iter()
             .filter(|t| offered(region.as_str(), t))
@@ -492,7 +494,7 @@ pub fn offered(region: &str, instance_type: &str) -> bool {
 
 // ---------------------------------------------------------------- route 53
 
-const R53_CHANGE: &str = "route53:ChangeResourceRecordSets";
+const R53_CHANGE: &str = actions::CHANGE_RESOURCE_RECORD_SETS;
 
 fn bare_zone_id(id: &str) -> &str {
     id.trim_start_matches("/hostedzone/")
@@ -655,7 +657,7 @@ impl AccountState {
 
 // ---------------------------------------------------------------- acm
 
-const ACM_REQUEST: &str = "acm:RequestCertificate";
+const ACM_REQUEST: &str = actions::REQUEST_CERTIFICATE;
 
 fn cert_arn(region: &str, id: &str) -> String {
     format!("arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{id}")
@@ -937,7 +939,7 @@ fn check_cert_domain(d: &str) -> CloudResult<()> {
 
 // ---------------------------------------------------------------- ec2
 
-const MODIFY_METADATA: &str = "ec2:ModifyInstanceMetadataOptions";
+const MODIFY_METADATA: &str = actions::MODIFY_INSTANCE_METADATA_OPTIONS;
 
 impl AccountState {
     pub fn describe_instances(

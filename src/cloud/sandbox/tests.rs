@@ -1373,7 +1373,7 @@ fn change_set(stack: &str) -> ChangeSetRequest {
         ],
         tags: vec![Tag::new("ph:install", "shop")],
         capabilities: vec![],
-        on_stack_failure: Some(OnStackFailure::DoNothing),
+        on_stack_failure: None,
         client_token: Some("cs-token-1".into()),
         description: None,
     }
@@ -1398,7 +1398,7 @@ async fn launch(cloud: &Cloud, f: &Fixture, stack: &str) {
         .execute_change_set(&ExecuteRequest {
             stack_name: stack.into(),
             change_set_name: "install-1".into(),
-            disable_rollback: true,
+            disable_rollback: Some(true),
             client_request_token: "exec-token-1".into(),
         })
         .await
@@ -1503,6 +1503,7 @@ async fn a_resource_failure_from_the_fault_script_leaves_create_failed_and_a_ret
             reason: "DB instance quota exceeded".into(),
             times: FaultTimes::Once,
             during: FaultPhase::Create,
+            code: Some("ServiceLimitExceeded".into()),
         }],
         ..FaultScript::default()
     };
@@ -1516,9 +1517,11 @@ async fn a_resource_failure_from_the_fault_script_leaves_create_failed_and_a_ret
         .iter()
         .find(|e| e.logical_id == "Database" && e.status.as_str() == "CREATE_FAILED")
         .expect("the database failed");
-    assert_eq!(
-        failed.status_reason.as_deref(),
-        Some("DB instance quota exceeded")
+    let reason = failed.status_reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("Resource handler returned message: \"DB instance quota exceeded\"")
+            && reason.ends_with("HandlerErrorCode: ServiceLimitExceeded)"),
+        "{reason}"
     );
     assert_eq!(failed.client_request_token.as_deref(), Some("exec-token-1"));
 
@@ -1615,7 +1618,11 @@ async fn an_instance_a_stack_creates_appears_in_ec2_with_its_template_metadata_o
 
     cloud
         .stacks
-        .delete_stack("shop-app", "delete-1")
+        .delete_stack(&DeleteRequest {
+            stack_name: "shop-app".into(),
+            retain_resources: vec![],
+            client_request_token: "delete-1".into(),
+        })
         .await
         .unwrap();
     f.advance(600);

@@ -10,43 +10,68 @@ use super::durations::{self, Op};
 use super::ids;
 use super::model::*;
 use super::template::{Ctx, Template};
-use crate::cloud::sandbox::faults::{FaultPhase, FaultTimes, ResourceFault};
+use crate::cloud::sandbox::faults::{FaultPhase, ResourceFault};
 use crate::cloud::types::*;
 use crate::core::secret::Secret;
 use crate::core::stack::{ResourceStatus, StackStatus};
+
+/// Where a stack lives: what its pseudo parameters and `Fn::GetAZs` say.
+#[derive(Clone, Copy)]
+pub struct Site<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+    pub zones: &'a [String],
+}
 
 /// What the simulation needs besides the stack itself.
 pub struct Env<'a> {
     pub account: &'a str,
     pub region: &'a str,
+    /// The region's availability zones, as EC2 lists them.
+    pub zones: &'a [String],
     pub faults: &'a [ResourceFault],
-    pub fired: &'a mut Vec<(String, FaultPhase)>,
+    /// How often each fault has fired (key: `logical/phase`).
+    pub fault_counts: &'a mut BTreeMap<String, u32>,
     pub secrets: &'a BTreeMap<String, Secret>,
 }
 
 impl Env<'_> {
-    /// The reason `logical` fails in `phase`, if a fault says so; records
-    /// that a `Once` fault has fired.
-    fn take_fault(&mut self, logical: &str, phase: FaultPhase) -> Option<String> {
-        for f in self.faults {
-            if f.resource != logical || f.during != phase {
-                continue;
-            }
-            let key = (logical.to_string(), phase);
-            match f.times {
-                FaultTimes::Always => return Some(f.reason.clone()),
-                FaultTimes::Once => {
-                    if self.fired.contains(&key) {
-                        continue;
-                    }
-                    self.fired.push(key);
-                    return Some(f.reason.clone());
-                }
-            }
-        }
-        None
+    /// The reason `logical` (of stack `stack_id`) fails in `phase`, if a
+    /// fault says so, worded as CloudFormation reports a resource handler's
+    /// failure; counts the attempt the fault broke.
+    fn take_fault(&mut self, stack_id: &str, logical: &str, phase: FaultPhase) -> Option<String> {
+        let key = format!("{logical}/{phase:?}");
+        let fired = self.fault_counts.get(&key).copied().unwrap_or(0);
+        let f = self
+            .faults
+            .iter()
+            .find(|f| f.resource == logical && f.during == phase && f.times.fires(fired))?;
+        self.fault_counts.insert(key, fired + 1);
+        let request_token = ids::uuid_like(&[stack_id, logical, &fired.to_string(), "handler"]);
+        Some(handler_message(f, &request_token))
     }
 }
+
+/// A fault's reason as CloudFormation shows a resource handler's failure.
+/// A reason already worded that way, or a template error, is kept as is.
+pub fn handler_message(f: &ResourceFault, request_token: &str) -> String {
+    if f.reason.starts_with("Resource handler returned message:")
+        || f.reason.starts_with("Template error:")
+    {
+        return f.reason.clone();
+    }
+    format!(
+        "Resource handler returned message: \"{}\" (RequestToken: {request_token}, \
+         HandlerErrorCode: {})",
+        f.reason,
+        f.code.as_deref().unwrap_or("GeneralServiceException")
+    )
+}
+
+/// What CloudFormation says of an update that would replace a resource
+/// while rollback is disabled: the call is accepted, the resource fails.
+pub const REPLACEMENT_UNDER_DISABLED_ROLLBACK: &str =
+    "Replacement type updates not supported on stack with disable-rollback.";
 
 // ------------------------------------------------------------------ planning
 
@@ -145,9 +170,13 @@ pub fn desired(
     secrets: &BTreeMap<String, Secret>,
     stack_name: &str,
     stack_id: &str,
-    env_region: &str,
-    env_account: &str,
+    site: &Site<'_>,
 ) -> Result<BTreeMap<String, Res>, String> {
+    let Site {
+        region: env_region,
+        account: env_account,
+        zones,
+    } = *site;
     let revealed = param_map(params, secrets, true);
     let empty = BTreeMap::new();
     let ctx = Ctx {
@@ -157,6 +186,7 @@ pub fn desired(
         account: env_account,
         stack_name,
         stack_id,
+        zones,
         resources: None,
     };
     let conditions = tmpl.evaluate_conditions(&ctx)?;
@@ -168,6 +198,7 @@ pub fn desired(
         account: env_account,
         stack_name,
         stack_id,
+        zones,
         resources: None,
     };
     let active: BTreeSet<&str> = tmpl
@@ -544,8 +575,33 @@ pub fn next_change(stack: &StackState) -> Option<SystemTime> {
 fn start_ready(stack: &mut StackState, env: &mut Env<'_>) {
     loop {
         let op = stack.op.as_ref().expect("in flight");
-        if op.stage == Stage::Apply && !op.failed.is_empty() {
+        let apply = op.stage == Stage::Apply;
+        if apply && !op.failed.is_empty() && !op.disable_rollback {
+            // Rolling back: nothing new starts.
             return;
+        }
+        if apply && op.disable_rollback {
+            // A failure stops only its own path: what depends on it never starts.
+            let stopped = |d: &String| {
+                op.tasks.get(d).is_some_and(|dt| {
+                    matches!(
+                        dt.state,
+                        TaskState::Failed | TaskState::Cancelled | TaskState::Blocked
+                    )
+                })
+            };
+            let blocked: Vec<String> = op
+                .tasks
+                .iter()
+                .filter(|(_, t)| t.state == TaskState::Pending && t.deps.iter().any(stopped))
+                .map(|(k, _)| k.clone())
+                .collect();
+            if !blocked.is_empty() {
+                for k in blocked {
+                    op_mut(stack).tasks.get_mut(&k).expect("task").state = TaskState::Blocked;
+                }
+                continue;
+            }
         }
         let ready: Vec<String> = op
             .tasks
@@ -586,13 +642,31 @@ fn start_task(stack: &mut StackState, env: &mut Env<'_>, key: &str) {
     let md = &t.target.metadata;
     let mut dur = 0;
     let mut done_now = false;
+    let disabled_rollback = stack.op.as_ref().is_some_and(|o| o.disable_rollback);
+    if stage == Stage::Apply && t.action == Action::Replace && disabled_rollback {
+        // Accepted by the call, refused by the resource: it fails as it
+        // starts, and the resource it would have replaced stays.
+        let current = stack
+            .resources
+            .get(l)
+            .map(|r| (r.physical.clone(), r.generation));
+        let tk = op_mut(stack).tasks.get_mut(key).expect("task");
+        if let Some((physical, generation)) = current {
+            tk.target.physical = physical;
+            tk.target.generation = generation;
+        }
+        tk.error = Some(REPLACEMENT_UNDER_DISABLED_ROLLBACK.into());
+        tk.state = TaskState::Running;
+        tk.until = Some(clock);
+        return;
+    }
     match t.action {
         Action::Noop => done_now = true,
         Action::Create => {
             stack.push_event(
                 clock,
                 l,
-                None,
+                Some(String::new()),
                 &rtype,
                 "CREATE_IN_PROGRESS",
                 None,
@@ -657,6 +731,23 @@ fn start_task(stack: &mut StackState, env: &mut Env<'_>, key: &str) {
             r.status = "UPDATE_IN_PROGRESS".into();
             stack.resources.insert(l.to_string(), r);
             dur = durations::seconds(&rtype, l, md, Op::Create);
+        }
+        Action::Delete if t.target.physical.is_none() => {
+            // Never created (its create failed or was cancelled): nothing to
+            // delete, and CloudFormation reports it deleted at once.
+            stack.push_event(
+                clock,
+                l,
+                Some(String::new()),
+                &rtype,
+                "DELETE_COMPLETE",
+                None,
+                token,
+            );
+            if !t.orphan {
+                stack.resources.remove(l);
+            }
+            done_now = true;
         }
         Action::Delete => {
             if t.target.retain {
@@ -725,9 +816,17 @@ fn complete_at(stack: &mut StackState, env: &mut Env<'_>, at: SystemTime) {
             (Stage::Revert | Stage::RollbackDelete, _) => FaultPhase::Rollback,
             _ => FaultPhase::Delete,
         };
-        let fault = t.error.clone().or_else(|| env.take_fault(l, phase));
-        let physical = t.target.physical.clone();
+        let fault = t
+            .error
+            .clone()
+            .or_else(|| env.take_fault(&stack.id, l, phase));
         let ok = fault.is_none();
+        // A create that failed leaves no physical resource behind.
+        let physical = if !ok && t.action == Action::Create {
+            Some(String::new())
+        } else {
+            t.target.physical.clone()
+        };
         match t.action {
             Action::Create | Action::Update | Action::Replace | Action::Revert => {
                 let status = match (t.action, ok) {
@@ -751,6 +850,9 @@ fn complete_at(stack: &mut StackState, env: &mut Env<'_>, at: SystemTime) {
                     stack.resources.insert(l.to_string(), r);
                 } else if let Some(r) = stack.resources.get_mut(l) {
                     r.status = status.into();
+                    if t.action == Action::Create {
+                        r.physical = None;
+                    }
                 }
             }
             Action::Delete => {
@@ -794,9 +896,10 @@ fn complete_at(stack: &mut StackState, env: &mut Env<'_>, at: SystemTime) {
             }
         }
     }
-    // A failure during Apply cancels what is still in flight.
+    // With rollback on, a failure during Apply cancels what is still in
+    // flight; with rollback disabled the other paths go on.
     let op = stack.op.as_ref().expect("in flight");
-    if stage == Stage::Apply && !op.failed.is_empty() {
+    if stage == Stage::Apply && !op.failed.is_empty() && !op.disable_rollback {
         let running: Vec<String> = op
             .tasks
             .iter()
@@ -804,29 +907,53 @@ fn complete_at(stack: &mut StackState, env: &mut Env<'_>, at: SystemTime) {
             .map(|(k, _)| k.clone())
             .collect();
         for key in running {
-            let t = stack.op.as_ref().expect("in flight").tasks[&key].clone();
-            let (status, reason) = if t.action == Action::Create {
-                ("CREATE_FAILED", "Resource creation cancelled")
-            } else {
-                ("UPDATE_FAILED", "Resource update cancelled")
-            };
-            stack.push_event(
-                at,
-                &t.logical,
-                t.target.physical.clone(),
-                &t.target.rtype,
-                status,
-                Some(reason.into()),
-                token.clone(),
-            );
-            if let Some(r) = stack.resources.get_mut(&t.logical) {
-                r.status = status.into();
-            }
-            let tk = op_mut(stack).tasks.get_mut(&key).expect("task");
-            tk.state = TaskState::Cancelled;
-            tk.until = None;
+            cancel_task(stack, &key, at, token.clone());
         }
     }
+}
+
+/// Cancels running task `key` at `at`: it fails with CloudFormation's
+/// "cancelled" reason and is listed among the stack's failed resources.
+pub fn cancel_task(stack: &mut StackState, key: &str, at: SystemTime, token: Option<String>) {
+    let t = stack.op.as_ref().expect("in flight").tasks[key].clone();
+    let creating = t.action == Action::Create;
+    let (status, reason, physical) = if creating {
+        (
+            "CREATE_FAILED",
+            "Resource creation cancelled",
+            Some(String::new()),
+        )
+    } else {
+        (
+            "UPDATE_FAILED",
+            "Resource update cancelled",
+            t.target.physical.clone(),
+        )
+    };
+    stack.push_event(
+        at,
+        &t.logical,
+        physical,
+        &t.target.rtype,
+        status,
+        Some(reason.into()),
+        token,
+    );
+    if let Some(r) = stack.resources.get_mut(&t.logical) {
+        r.status = status.into();
+        if creating {
+            r.physical = None;
+        }
+    }
+    let op = op_mut(stack);
+    if creating {
+        op.failed_creates.push(t.logical.clone());
+    } else {
+        op.failed_updates.push(t.logical.clone());
+    }
+    let tk = op.tasks.get_mut(key).expect("task");
+    tk.state = TaskState::Cancelled;
+    tk.until = None;
 }
 
 fn list(names: &[String]) -> String {
@@ -912,6 +1039,17 @@ fn finish_stage(stack: &mut StackState, env: &mut Env<'_>) {
                     stack.set_status(at, StackStatus::CreateFailed, Some(reason), token);
                     end_op(stack, None);
                 }
+                (OpKind::Create, false) if op.delete_on_failure => {
+                    // OnStackFailure=DELETE: no rollback, straight to deleting.
+                    stack.set_status(
+                        at,
+                        StackStatus::DeleteInProgress,
+                        Some(format!("{reason}Delete requested by user.")),
+                        token,
+                    );
+                    let tasks = delete_tasks(&stack.resources, &all_resources(stack));
+                    begin_stage(stack, Stage::DeleteAll, tasks);
+                }
                 (OpKind::Create, false) => {
                     stack.set_status(
                         at,
@@ -944,11 +1082,7 @@ fn finish_stage(stack: &mut StackState, env: &mut Env<'_>) {
             end_op(stack, Some(ExecutionStatus::ExecuteComplete));
         }
         Stage::RollbackDelete if ok => {
-            stack.set_status(at, StackStatus::RollbackComplete, None, token.clone());
-            if op.delete_on_failure {
-                stack.set_status(at, StackStatus::DeleteInProgress, None, token.clone());
-                stack.set_status(at, StackStatus::DeleteComplete, None, token);
-            }
+            stack.set_status(at, StackStatus::RollbackComplete, None, token);
             end_op(stack, None);
         }
         Stage::RollbackDelete => {
@@ -1114,6 +1248,7 @@ fn with_live_ctx<R>(
         account: env.account,
         stack_name: &stack.name,
         stack_id: &stack.id,
+        zones: env.zones,
         resources: None,
     };
     let conditions = tmpl.evaluate_conditions(&base).ok()?;

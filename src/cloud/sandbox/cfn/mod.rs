@@ -7,9 +7,10 @@
 //!
 //! NoEcho parameter values are never part of that state: the engine keeps
 //! a salted SHA-256 digest of each, and the values themselves in a map that
-//! serde skips. The sandbox account persists them separately (with the
-//! secrets, 0600) through [`CfnEngine::noecho_values`] and gives them back
-//! after a reload with [`CfnEngine::restore_noecho_values`].
+//! serde skips. The sandbox account keeps them in a file of their own
+//! (`noecho.json`, 0600) through [`CfnEngine::noecho_values`] and gives them
+//! back after a reload with [`CfnEngine::restore_noecho_values`], as AWS
+//! keeps a stack's NoEcho values for UsePrevious and resumed operations.
 
 pub mod durations;
 mod exec;
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cloud::CloudResult;
 use crate::cloud::error::CloudError;
-use crate::cloud::sandbox::faults::{FaultPhase, ResourceFault};
+use crate::cloud::sandbox::faults::{ChangeSetFault, FaultScript, ResourceFault, glob_matches};
 use crate::cloud::types::*;
 use crate::core::secret::Secret;
 use crate::core::stack::StackStatus;
@@ -32,8 +33,9 @@ use crate::core::stack::StackStatus;
 use exec::Env;
 use model::*;
 
-/// How long a change set stays CREATE_IN_PROGRESS.
-const CHANGE_SET_SECONDS: u64 = 2;
+/// How long a change set stays CREATE_PENDING, then CREATE_IN_PROGRESS.
+const CHANGE_SET_PENDING_SECONDS: u64 = 1;
+const CHANGE_SET_SECONDS: u64 = 1;
 
 /// A resource of a stack as the sandbox's other services see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,14 +63,65 @@ pub struct CfnEngine {
     salt: String,
     #[serde(default)]
     faults: Vec<ResourceFault>,
-    /// `Once` faults that have fired.
+    /// How often each resource fault has fired, so `times` holds across
+    /// retries and restarts (key: `logical/phase`).
     #[serde(default)]
-    fired: Vec<(String, FaultPhase)>,
+    fault_counts: BTreeMap<String, u32>,
+    /// Change sets that fail (from the fault script).
+    #[serde(skip)]
+    change_set_faults: Vec<ChangeSetFault>,
+    /// DescribeStacks lags this many virtual seconds behind changing calls.
+    #[serde(skip)]
+    lag_secs: u64,
+    /// The region's availability zones as EC2 lists them (`Fn::GetAZs`).
+    #[serde(default)]
+    zones: Vec<String>,
     #[serde(default)]
     stacks: Vec<StackState>,
-    /// NoEcho values by digest. Never serialized.
+    /// Every ClientRequestToken used in this region, by stack name.
+    #[serde(default)]
+    tokens: Vec<TokenUse>,
+    /// NoEcho values by digest. Never serialized with the engine: the
+    /// sandbox account keeps them in a file of their own (0600).
     #[serde(skip)]
     secrets: BTreeMap<String, Secret>,
+}
+
+/// DescribeStackEvents' page size.
+pub const EVENTS_PAGE: usize = 100;
+
+/// A ClientRequestToken, as CloudFormation checks it before anything else.
+fn check_token(action: &str, token: &str) -> CloudResult<()> {
+    let ok = token.len() <= 128
+        && token
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        return Ok(());
+    }
+    Err(invalid(
+        action,
+        format!(
+            "1 validation error detected: Value '{token}' at 'clientRequestToken' failed to \
+             satisfy constraint: Member must satisfy regular expression pattern: \
+             [a-zA-Z0-9][-a-zA-Z0-9]* (at most 128 characters). Use letters, digits and hyphens."
+        ),
+    ))
+}
+
+/// A stack that does not exist, worded as CloudFormation's write calls say it.
+fn no_stack(name: &str) -> CloudError {
+    CloudError::NotFound {
+        what: format!("Stack [{name}] does not exist."),
+    }
+}
+
+fn no_change_set(name: &str) -> CloudError {
+    CloudError::NotFound {
+        what: format!("ChangeSet [{name}] does not exist."),
+    }
 }
 
 fn invalid(action: &str, message: impl Into<String>) -> CloudError {
@@ -104,10 +157,17 @@ impl CfnEngine {
         }
     }
 
-    /// Replaces the resource faults to apply (from the fault script). Which
-    /// `Once` faults have already fired is remembered in the engine's state.
-    pub fn set_faults(&mut self, faults: Vec<ResourceFault>) {
-        self.faults = faults;
+    /// Takes the faults to apply from the fault script. How often each has
+    /// already fired is remembered in the engine's state.
+    pub fn set_faults(&mut self, script: &FaultScript) {
+        self.faults = script.fail.clone();
+        self.change_set_faults = script.fail_change_set.clone();
+        self.lag_secs = script.lag.as_ref().map_or(0, |l| l.seconds);
+    }
+
+    /// The region's availability zones, as EC2 lists them, for `Fn::GetAZs`.
+    pub fn set_zones(&mut self, zones: Vec<String>) {
+        self.zones = zones;
     }
 
     /// NoEcho parameter values the engine holds, by digest, for the sandbox
@@ -142,8 +202,10 @@ impl CfnEngine {
         let CfnEngine {
             account,
             region,
+            zones,
             faults,
-            fired,
+            fault_counts,
+            change_set_faults,
             stacks,
             secrets,
             ..
@@ -151,25 +213,44 @@ impl CfnEngine {
         let mut env = Env {
             account,
             region,
+            zones,
             faults,
-            fired,
+            fault_counts,
             secrets,
         };
         for s in stacks.iter_mut() {
             exec::run(s, &mut env, now);
             for cs in s.change_sets.iter_mut() {
+                if cs.status == ChangeSetStatus::CreatePending
+                    && cs.pending_until.is_none_or(|t| t <= now)
+                {
+                    cs.status = ChangeSetStatus::CreateInProgress;
+                }
                 if cs.status == ChangeSetStatus::CreateInProgress && cs.ready_at <= now {
-                    if cs.changes.is_empty() {
-                        cs.status = ChangeSetStatus::Failed;
-                        cs.execution_status = ExecutionStatus::Unavailable;
-                        cs.status_reason = Some(
+                    let fault = take_change_set_fault(change_set_faults, env.fault_counts, &s.name);
+                    let reason = match (fault, cs.changes.is_empty()) {
+                        (Some(reason), _) => Some(reason),
+                        (None, true) if cs.transform => {
+                            Some("No updates are to be performed.".to_string())
+                        }
+                        (None, true) => Some(
                             "The submitted information didn't contain changes. Submit different \
                              information to create a change set."
-                                .into(),
-                        );
-                    } else {
-                        cs.status = ChangeSetStatus::CreateComplete;
-                        cs.execution_status = ExecutionStatus::Available;
+                                .to_string(),
+                        ),
+                        (None, false) => None,
+                    };
+                    match reason {
+                        Some(reason) => {
+                            cs.status = ChangeSetStatus::Failed;
+                            cs.execution_status = ExecutionStatus::Unavailable;
+                            cs.status_reason = Some(reason);
+                            cs.changes.clear();
+                        }
+                        None => {
+                            cs.status = ChangeSetStatus::CreateComplete;
+                            cs.execution_status = ExecutionStatus::Available;
+                        }
                     }
                 }
             }
@@ -184,8 +265,16 @@ impl CfnEngine {
                 exec::next_change(s).into_iter().chain(
                     s.change_sets
                         .iter()
-                        .filter(|c| c.status == ChangeSetStatus::CreateInProgress)
-                        .map(|c| c.ready_at),
+                        .filter(|c| {
+                            matches!(
+                                c.status,
+                                ChangeSetStatus::CreatePending | ChangeSetStatus::CreateInProgress
+                            )
+                        })
+                        .map(|c| match (c.status, c.pending_until) {
+                            (ChangeSetStatus::CreatePending, Some(t)) => t,
+                            _ => c.ready_at,
+                        }),
                 )
             })
             .min()
@@ -195,8 +284,9 @@ impl CfnEngine {
         let CfnEngine {
             account,
             region,
+            zones,
             faults,
-            fired,
+            fault_counts,
             stacks,
             secrets,
             ..
@@ -205,8 +295,9 @@ impl CfnEngine {
             Env {
                 account,
                 region,
+                zones,
                 faults,
-                fired,
+                fault_counts,
                 secrets,
             },
             stacks,
@@ -224,16 +315,37 @@ impl CfnEngine {
         }
     }
 
-    fn find_or_err(&self, action: &str, name_or_id: &str) -> CloudResult<usize> {
-        self.find(name_or_id).ok_or_else(|| {
-            invalid(
-                action,
-                format!(
-                    "Stack [{name_or_id}] does not exist. Check the stack name and region, or \
-                     create the stack first."
-                ),
-            )
-        })
+    /// A stack CloudFormation's write calls accept: one that exists and
+    /// has been created (a stack still in REVIEW_IN_PROGRESS has no template
+    /// or resources, and CloudFormation says it does not exist).
+    fn find_or_err(&self, name_or_id: &str) -> CloudResult<usize> {
+        self.find(name_or_id)
+            .filter(|&i| {
+                !matches!(
+                    self.stacks[i].status,
+                    StackStatus::ReviewInProgress | StackStatus::DeleteComplete
+                )
+            })
+            .ok_or_else(|| no_stack(name_or_id))
+    }
+
+    /// What DescribeStacks shows of stack `i` now, lag included.
+    fn visible(&self, i: usize, now: SystemTime) -> Option<Stack> {
+        let s = &self.stacks[i];
+        match &s.stale {
+            Some((until, view)) if now < *until => Some(view.clone()),
+            _ if s.deleted() => None,
+            _ => Some(s.to_stack()),
+        }
+    }
+
+    /// After a call changed stack `i`, DescribeStacks goes on showing
+    /// `before` for the scripted lag.
+    fn lag_behind(&mut self, i: usize, now: SystemTime, before: Option<Stack>) {
+        if self.lag_secs == 0 {
+            return;
+        }
+        self.stacks[i].stale = before.map(|b| (now + Duration::from_secs(self.lag_secs), b));
     }
 
     fn next_uuid(&mut self, kind: &str, name: &str) -> String {
@@ -242,18 +354,23 @@ impl CfnEngine {
         ids::uuid_like(&[&self.account, &self.region, kind, name, &seq])
     }
 
+    /// `None` for a stack that does not exist, by name, and for a deleted
+    /// one, also by id (as the port promises). With `[lag]`, a stack that
+    /// a call just changed still shows how it was.
     pub fn describe_stack(&mut self, now: SystemTime, name: &str) -> CloudResult<Option<Stack>> {
         self.advance(now);
-        Ok(self.find(name).map(|i| self.stacks[i].to_stack()))
+        let lagging = self.stacks.iter().rposition(|s| {
+            (s.name == name || s.id == name) && s.stale.as_ref().is_some_and(|(t, _)| now < *t)
+        });
+        Ok(lagging
+            .or_else(|| self.find(name))
+            .and_then(|i| self.visible(i, now)))
     }
 
     pub fn list_stacks(&mut self, now: SystemTime) -> CloudResult<Vec<Stack>> {
         self.advance(now);
-        Ok(self
-            .stacks
-            .iter()
-            .filter(|s| !s.deleted())
-            .map(|s| s.to_stack())
+        Ok((0..self.stacks.len())
+            .filter_map(|i| self.visible(i, now))
             .collect())
     }
 
@@ -265,9 +382,7 @@ impl CfnEngine {
         stack: &str,
     ) -> CloudResult<Vec<LiveResource>> {
         self.advance(now);
-        let i = self
-            .find(stack)
-            .ok_or_else(|| CloudError::not_found(format!("Stack {stack}")))?;
+        let i = self.find(stack).ok_or_else(|| no_stack(stack))?;
         Ok(self.stacks[i]
             .resources
             .iter()
@@ -508,8 +623,11 @@ impl CfnEngine {
             &self.secrets,
             name,
             id,
-            &self.region,
-            &self.account,
+            &exec::Site {
+                region: &self.region,
+                account: &self.account,
+                zones: &self.zones,
+            },
         )
         .map_err(|m| invalid(action, m))
     }
@@ -521,6 +639,28 @@ impl CfnEngine {
     ) -> CloudResult<ChangeSetRef> {
         const A: &str = "CreateChangeSet";
         self.advance(now);
+        if !stack_name_ok(&req.change_set_name) {
+            return Err(invalid(
+                A,
+                format!(
+                    "1 validation error detected: Value '{}' at 'changeSetName' failed to satisfy \
+                     constraint: Member must satisfy regular expression pattern: \
+                     [a-zA-Z][-a-zA-Z0-9]* (at most 128 characters). Choose another name.",
+                    req.change_set_name
+                ),
+            ));
+        }
+        if let Some(t) = &req.client_token
+            && (t.is_empty() || t.len() > 128)
+        {
+            return Err(invalid(
+                A,
+                format!(
+                    "1 validation error detected: Value '{t}' at 'clientToken' failed to satisfy \
+                     constraint: Member must have length between 1 and 128."
+                ),
+            ));
+        }
         if !stack_name_ok(&req.stack_name) {
             return Err(invalid(
                 A,
@@ -536,43 +676,39 @@ impl CfnEngine {
         if let Some(i) = existing {
             let s = &self.stacks[i];
             if let Some(cs) = s.change_sets.iter().find(|c| c.name == req.change_set_name) {
-                if req.client_token.is_some() && cs.client_token == req.client_token {
-                    return Ok(ChangeSetRef {
+                // The same request again is the same change set; any
+                // difference is refused, naming the first one.
+                let mismatch = if cs.client_token != req.client_token {
+                    Some("ClientToken")
+                } else if cs.template != req.template_body {
+                    Some("Template")
+                } else {
+                    None
+                };
+                return match mismatch {
+                    None if req.client_token.is_some() => Ok(ChangeSetRef {
                         id: cs.id.clone(),
                         stack_id: s.id.clone(),
-                    });
-                }
-                return Err(invalid(
-                    A,
-                    format!(
-                        "ChangeSet [{}] already exists. Delete it or choose another change set \
-                         name.",
-                        req.change_set_name
-                    ),
-                ));
+                    }),
+                    _ => Err(invalid(
+                        A,
+                        format!(
+                            "ChangeSet {} cannot be created due to a mismatch with existing \
+                             attribute {}. Delete it or choose another change set name.",
+                            req.change_set_name,
+                            mismatch.unwrap_or("ClientToken")
+                        ),
+                    )),
+                };
             }
         }
         match (req.kind, existing) {
-            (ChangeSetKind::Update, None) => {
-                return Err(invalid(
-                    A,
-                    format!(
-                        "Stack [{}] does not exist. Create it with a change set of type CREATE.",
-                        req.stack_name
-                    ),
-                ));
-            }
+            // A stack in REVIEW_IN_PROGRESS does not exist for an update.
+            (ChangeSetKind::Update, None) => return Err(no_stack(&req.stack_name)),
             (ChangeSetKind::Update, Some(i))
                 if self.stacks[i].status == StackStatus::ReviewInProgress =>
             {
-                return Err(invalid(
-                    A,
-                    format!(
-                        "Stack [{}] does not exist yet (it is in REVIEW_IN_PROGRESS). Use a \
-                         change set of type CREATE.",
-                        req.stack_name
-                    ),
-                ));
+                return Err(no_stack(&req.stack_name));
             }
             (ChangeSetKind::Create, Some(i))
                 if self.stacks[i].status != StackStatus::ReviewInProgress =>
@@ -586,7 +722,10 @@ impl CfnEngine {
                     ),
                 ));
             }
-            (_, Some(i)) => Self::check_updatable(A, &self.stacks[i])?,
+            (_, Some(i)) => {
+                Self::check_updatable(A, &self.stacks[i])?;
+                Self::check_do_nothing(A, &self.stacks[i])?;
+            }
             _ => {}
         }
         let tmpl = Self::parse_template(A, &req.template_body, &req.capabilities)?;
@@ -623,12 +762,14 @@ impl CfnEngine {
             params,
             tags: req.tags.clone(),
             on_stack_failure: req.on_stack_failure,
-            status: ChangeSetStatus::CreateInProgress,
+            status: ChangeSetStatus::CreatePending,
             status_reason: None,
             execution_status: ExecutionStatus::Unavailable,
             changes,
-            ready_at: now + Duration::from_secs(CHANGE_SET_SECONDS),
+            pending_until: Some(now + Duration::from_secs(CHANGE_SET_PENDING_SECONDS)),
+            ready_at: now + Duration::from_secs(CHANGE_SET_PENDING_SECONDS + CHANGE_SET_SECONDS),
             client_token: req.client_token.clone(),
+            transform: tmpl.transform,
         };
         let i = match existing {
             Some(i) => i,
@@ -652,8 +793,9 @@ impl CfnEngine {
                     op: None,
                     stable: None,
                     pending_rollback: None,
-                    tokens: vec![],
                     event_seq: 0,
+                    stale: None,
+                    on_failure_do_nothing: false,
                 };
                 s.set_status(
                     now,
@@ -680,8 +822,7 @@ impl CfnEngine {
         } else {
             self.find(stack)
         };
-        let not_found =
-            || CloudError::not_found(format!("Change set {change_set} of stack {stack}"));
+        let not_found = || no_change_set(change_set);
         let i = i.ok_or_else(not_found)?;
         let j = self.stacks[i]
             .change_sets
@@ -738,17 +879,27 @@ impl CfnEngine {
         Ok(())
     }
 
+    /// Whether `token` already started `action` on stack `i` (a retry of
+    /// the same call, which changes nothing). A token used for another
+    /// call, or for an earlier stack of the same name, is refused.
     fn token_used(&self, i: usize, token: &str, action: &str) -> CloudResult<bool> {
-        match self.stacks[i].tokens.iter().find(|(t, _)| t == token) {
-            Some((_, a)) if a == action => Ok(true),
-            Some((_, a)) => Err(invalid(
-                action,
-                format!(
-                    "ClientRequestToken {token} was already used for {a} on this stack. Use a new \
-                     token for each operation."
-                ),
-            )),
+        check_token(action, token)?;
+        let s = &self.stacks[i];
+        let mut uses = self
+            .tokens
+            .iter()
+            .filter(|u| u.stack_name == s.name && u.token == token);
+        match uses.next() {
             None => Ok(false),
+            Some(u) if u.stack_id == s.id && u.action == action => Ok(true),
+            Some(_) => Err(CloudError::InvalidInput {
+                action: action.into(),
+                message: format!(
+                    "TokenAlreadyExistsException: The client request token {token} has already \
+                     been used for this stack. Retry the request with a different client \
+                     request token."
+                ),
+            }),
         }
     }
 
@@ -760,9 +911,12 @@ impl CfnEngine {
         token: &str,
         action: &str,
     ) -> Operation {
-        self.stacks[i]
-            .tokens
-            .push((token.to_string(), action.to_string()));
+        self.tokens.push(TokenUse {
+            stack_name: self.stacks[i].name.clone(),
+            stack_id: self.stacks[i].id.clone(),
+            token: token.to_string(),
+            action: action.to_string(),
+        });
         Operation {
             kind,
             stage: Stage::Apply,
@@ -803,31 +957,16 @@ impl CfnEngine {
             let (env, stacks) = self.env();
             exec::apply_tasks(&stacks[i], &want, &env)
         };
-        if !creating {
-            if tasks.values().all(|t| t.action == model::Action::Noop)
-                && self.stacks[i].resources.len() == want.len()
-            {
-                return Err(invalid(
-                    action,
-                    "No updates are to be performed. Change the template or its parameters first.",
-                ));
-            }
-            let replaced: Vec<&str> = tasks
-                .values()
-                .filter(|t| t.action == model::Action::Replace)
-                .map(|t| t.logical.as_str())
-                .collect();
-            if disable_rollback && !replaced.is_empty() {
-                return Err(invalid(
-                    action,
-                    format!(
-                        "Stack [{name}]: an update that replaces resources ([{}]) cannot run with \
-                         rollback disabled. Run it with rollback enabled, or change the template \
-                         so they are updated in place.",
-                        replaced.join(", ")
-                    ),
-                ));
-            }
+        // (A replacement with rollback disabled is accepted here and fails
+        // its resource once the update reaches it.)
+        if !creating
+            && tasks.values().all(|t| t.action == model::Action::Noop)
+            && self.stacks[i].resources.len() == want.len()
+        {
+            return Err(invalid(
+                action,
+                "No updates are to be performed. Change the template or its parameters first.",
+            ));
         }
         let kind = if creating {
             OpKind::Create
@@ -850,13 +989,19 @@ impl CfnEngine {
             s.tags = tags.to_vec();
         }
         s.disable_rollback = disable_rollback;
-        if let Some(cs) = &change_set {
-            for c in s.change_sets.iter_mut() {
-                c.execution_status = if &c.id == cs {
-                    ExecutionStatus::ExecuteInProgress
-                } else {
-                    ExecutionStatus::Obsolete
-                };
+        match &change_set {
+            // Executing one change set deletes the stack's others.
+            Some(cs) => {
+                s.change_sets.retain(|c| &c.id == cs);
+                for c in s.change_sets.iter_mut() {
+                    c.execution_status = ExecutionStatus::ExecuteInProgress;
+                }
+            }
+            // A direct update leaves them describable but obsolete.
+            None => {
+                for c in s.change_sets.iter_mut() {
+                    c.execution_status = ExecutionStatus::Obsolete;
+                }
             }
         }
         s.set_status(
@@ -891,9 +1036,22 @@ impl CfnEngine {
             return Err(busy(A, s));
         }
         let cs = s.change_sets[j].clone();
-        if cs.status != ChangeSetStatus::CreateComplete
-            || cs.execution_status != ExecutionStatus::Available
-        {
+        if cs.status != ChangeSetStatus::CreateComplete {
+            let st = match cs.status {
+                ChangeSetStatus::CreatePending => "CREATE_PENDING",
+                ChangeSetStatus::CreateInProgress => "CREATE_IN_PROGRESS",
+                _ => "FAILED",
+            };
+            return Err(invalid(
+                A,
+                format!(
+                    "InvalidChangeSetStatus: ChangeSet [{}] cannot be executed in its current \
+                     status of [{st}]. Wait until it is CREATE_COMPLETE, or create a new one.",
+                    cs.id
+                ),
+            ));
+        }
+        if cs.execution_status != ExecutionStatus::Available {
             let st = match cs.execution_status {
                 ExecutionStatus::Unavailable => "UNAVAILABLE",
                 ExecutionStatus::Available => "AVAILABLE",
@@ -905,22 +1063,32 @@ impl CfnEngine {
             return Err(invalid(
                 A,
                 format!(
-                    "ChangeSet [{}] cannot be executed in its current execution status of [{st}]. \
-                     Wait until it is AVAILABLE, or create a new change set.",
+                    "InvalidChangeSetStatus: ChangeSet [{}] cannot be executed in its current \
+                     execution status of [{st}]. Create a new change set.",
                     cs.id
                 ),
             ));
         }
+        if cs.on_stack_failure.is_some() && req.disable_rollback.is_some() {
+            return Err(invalid(
+                A,
+                "Either DisableRollback or OnStackFailure can be specified, but not both. \
+                 Validation error as OnStackFailure parameter was specified during \
+                 CreateChangeSet.",
+            ));
+        }
         Self::check_updatable(A, s)?;
         let creating = s.status == StackStatus::ReviewInProgress;
+        let asked = req.disable_rollback.unwrap_or(false);
         let (disable, delete) = if creating {
             (
-                req.disable_rollback || cs.on_stack_failure == Some(OnStackFailure::DoNothing),
+                asked || cs.on_stack_failure == Some(OnStackFailure::DoNothing),
                 cs.on_stack_failure == Some(OnStackFailure::Delete),
             )
         } else {
-            (req.disable_rollback, false)
+            (asked, false)
         };
+        let before = self.visible(i, now);
         self.begin_apply(
             now,
             i,
@@ -932,28 +1100,40 @@ impl CfnEngine {
             delete && !disable,
             &req.client_request_token,
             Some(cs.id),
-        )
+        )?;
+        if creating {
+            self.stacks[i].on_failure_do_nothing =
+                cs.on_stack_failure == Some(OnStackFailure::DoNothing);
+        }
+        self.lag_behind(i, now, before);
+        Ok(())
+    }
+
+    /// A CREATE_FAILED stack created with OnStackFailure=DO_NOTHING cannot
+    /// be updated (CloudFormation asks for DisableRollback at creation
+    /// instead), so a failed create can only be retried by deleting it.
+    fn check_do_nothing(action: &str, s: &StackState) -> CloudResult<()> {
+        if s.status == StackStatus::CreateFailed && s.on_failure_do_nothing {
+            return Err(invalid(
+                action,
+                "This stack cannot be updated from [CREATE_FAILED] state because it contains \
+                 [on-failure: DO_NOTHING]. Please use disable-rollback option instead during \
+                 stack creation.",
+            ));
+        }
+        Ok(())
     }
 
     pub fn update_stack(&mut self, now: SystemTime, req: &UpdateRequest) -> CloudResult<()> {
         const A: &str = "UpdateStack";
         self.advance(now);
-        let i = self.find_or_err(A, &req.stack_name)?;
+        let i = self.find_or_err(&req.stack_name)?;
         if self.token_used(i, &req.client_request_token, A)? {
             return Ok(());
         }
         let s = &self.stacks[i];
-        if s.status == StackStatus::ReviewInProgress {
-            return Err(invalid(
-                A,
-                format!(
-                    "Stack [{}] does not exist yet (it is in REVIEW_IN_PROGRESS). Execute its \
-                     CREATE change set first.",
-                    s.name
-                ),
-            ));
-        }
         Self::check_updatable(A, s)?;
+        Self::check_do_nothing(A, s)?;
         if s.status == StackStatus::CreateFailed && !s.disable_rollback {
             return Err(invalid(
                 A,
@@ -967,6 +1147,7 @@ impl CfnEngine {
         let tmpl = Self::parse_template(A, &req.template_body, &req.capabilities)?;
         let previous = self.stacks[i].params.clone();
         let params = self.resolve_params(A, &tmpl, &req.parameters, Some(&previous))?;
+        let before = self.visible(i, now);
         self.begin_apply(
             now,
             i,
@@ -978,25 +1159,41 @@ impl CfnEngine {
             false,
             &req.client_request_token,
             None,
-        )
+        )?;
+        self.lag_behind(i, now, before);
+        Ok(())
     }
 
-    pub fn stack_events(
+    /// One page of DescribeStackEvents: at most [`EVENTS_PAGE`] events,
+    /// newest first, from the start (`next` `None`) or from where the page
+    /// before ended. A deleted stack's events are found by its id only.
+    pub fn stack_events_page(
         &mut self,
         now: SystemTime,
         stack: &str,
-        after_event_id: Option<&str>,
-    ) -> CloudResult<Vec<StackEvent>> {
+        next: Option<&str>,
+    ) -> CloudResult<EventPage> {
         self.advance(now);
-        let i = self
-            .find(stack)
-            .ok_or_else(|| CloudError::not_found(format!("Stack {stack}")))?;
+        let i = self.find(stack).ok_or_else(|| no_stack(stack))?;
         let events = &self.stacks[i].events;
-        let start = after_event_id
-            .and_then(|id| events.iter().position(|e| e.event_id == id))
-            .map(|p| p + 1)
-            .unwrap_or(0);
-        Ok(events[start..].to_vec())
+        let end = match next {
+            None => events.len(),
+            Some(token) => events
+                .iter()
+                .position(|e| e.event_id == token)
+                .ok_or_else(|| {
+                    invalid(
+                        "DescribeStackEvents",
+                        format!("Invalid NextToken {token}. Start again from the first page."),
+                    )
+                })?,
+        };
+        let start = end.saturating_sub(EVENTS_PAGE);
+        let page: Vec<StackEvent> = events[start..end].iter().rev().cloned().collect();
+        Ok(EventPage {
+            next: (start > 0).then(|| events[start].event_id.clone()),
+            events: page,
+        })
     }
 
     pub fn continue_update_rollback(
@@ -1008,7 +1205,7 @@ impl CfnEngine {
     ) -> CloudResult<()> {
         const A: &str = "ContinueUpdateRollback";
         self.advance(now);
-        let i = self.find_or_err(A, stack)?;
+        let i = self.find_or_err(stack)?;
         if self.token_used(i, token, A)? {
             return Ok(());
         }
@@ -1017,8 +1214,8 @@ impl CfnEngine {
             return Err(invalid(
                 A,
                 format!(
-                    "Stack:{} is in {} state and can not continue an update rollback; only \
-                     UPDATE_ROLLBACK_FAILED stacks can.",
+                    "ContinueUpdateRollback cannot be called from current stack status: Stack:{} \
+                     is in {} state; only UPDATE_ROLLBACK_FAILED stacks can continue a rollback.",
                     s.id, s.status
                 ),
             ));
@@ -1046,6 +1243,7 @@ impl CfnEngine {
                 ),
             ));
         }
+        let before = self.visible(i, now);
         let mut op = self.start_op(now, i, OpKind::RollbackUpdate, token, A);
         let s = &mut self.stacks[i];
         s.set_status(
@@ -1075,13 +1273,77 @@ impl CfnEngine {
         s.op = Some(op);
         exec::start_revert(s);
         self.advance_stack(now, i);
+        self.lag_behind(i, now, before);
+        Ok(())
+    }
+
+    /// Stops an update in progress and rolls it back.
+    pub fn cancel_update_stack(
+        &mut self,
+        now: SystemTime,
+        stack: &str,
+        token: &str,
+    ) -> CloudResult<()> {
+        const A: &str = "CancelUpdateStack";
+        self.advance(now);
+        let i = self.find_or_err(stack)?;
+        if self.token_used(i, token, A)? {
+            return Ok(());
+        }
+        let s = &self.stacks[i];
+        let updating = s.status == StackStatus::UpdateInProgress
+            && s.op.as_ref().is_some_and(|o| o.stage == Stage::Apply);
+        if !updating {
+            return Err(invalid(
+                A,
+                format!(
+                    "CancelUpdateStack cannot be called from current stack status: Stack:{} is \
+                     in {} state; only an update in progress (UPDATE_IN_PROGRESS) can be \
+                     cancelled.",
+                    s.id, s.status
+                ),
+            ));
+        }
+        let before = self.visible(i, now);
+        self.tokens.push(TokenUse {
+            stack_name: self.stacks[i].name.clone(),
+            stack_id: self.stacks[i].id.clone(),
+            token: token.to_string(),
+            action: A.to_string(),
+        });
+        let s = &mut self.stacks[i];
+        let t = Some(token.to_string());
+        let running: Vec<String> =
+            s.op.as_ref()
+                .expect("updating")
+                .tasks
+                .iter()
+                .filter(|(_, t)| t.state == TaskState::Running)
+                .map(|(k, _)| k.clone())
+                .collect();
+        for key in running {
+            exec::cancel_task(s, &key, now, t.clone());
+        }
+        let op = s.op.as_mut().expect("updating");
+        op.kind = OpKind::RollbackUpdate;
+        op.token = token.to_string();
+        op.clock = now;
+        s.set_status(
+            now,
+            StackStatus::UpdateRollbackInProgress,
+            Some("User Initiated".into()),
+            t,
+        );
+        exec::start_revert(s);
+        self.advance_stack(now, i);
+        self.lag_behind(i, now, before);
         Ok(())
     }
 
     pub fn rollback_stack(&mut self, now: SystemTime, stack: &str, token: &str) -> CloudResult<()> {
         const A: &str = "RollbackStack";
         self.advance(now);
-        let i = self.find_or_err(A, stack)?;
+        let i = self.find_or_err(stack)?;
         if self.token_used(i, token, A)? {
             return Ok(());
         }
@@ -1100,6 +1362,7 @@ impl CfnEngine {
             ));
         }
         let stable = s.stable.clone();
+        let before = self.visible(i, now);
         let mut op = self.start_op(now, i, OpKind::RollbackCreate, token, A);
         let s = &mut self.stacks[i];
         let t = Some(token.to_string());
@@ -1130,13 +1393,19 @@ impl CfnEngine {
             }
         }
         self.advance_stack(now, i);
+        self.lag_behind(i, now, before);
         Ok(())
     }
 
-    /// Like AWS, deleting a stack that does not exist succeeds and does nothing.
-    pub fn delete_stack(&mut self, now: SystemTime, stack: &str, token: &str) -> CloudResult<()> {
+    /// Like AWS, deleting a stack that does not exist succeeds and does
+    /// nothing. `retain` (logical ids) is for a DELETE_FAILED stack only:
+    /// those resources are left in the account and the stack goes.
+    pub fn delete_stack(&mut self, now: SystemTime, req: &DeleteRequest) -> CloudResult<()> {
         const A: &str = "DeleteStack";
         self.advance(now);
+        let stack = req.stack_name.as_str();
+        let token = req.client_request_token.as_str();
+        check_token(A, token)?;
         let Some(i) = self.find(stack) else {
             return Ok(());
         };
@@ -1149,18 +1418,54 @@ impl CfnEngine {
         }
         let s = &self.stacks[i];
         if s.status.in_progress() && s.status != StackStatus::ReviewInProgress {
-            return Err(busy(A, s));
+            return Err(invalid(
+                A,
+                format!(
+                    "Stack cannot be deleted while in status {}. Wait until the operation in \
+                     progress ends, then delete it.",
+                    s.status
+                ),
+            ));
         }
         if s.termination_protection {
             return Err(invalid(
                 A,
                 format!(
-                    "Stack [{}] cannot be deleted while TerminationProtection is enabled. Disable \
-                     termination protection first if you really mean to delete it.",
-                    s.name
+                    "Stack [{stack}] cannot be deleted while TerminationProtection is enabled. \
+                     Disable termination protection first if you really mean to delete it."
                 ),
             ));
         }
+        if !req.retain_resources.is_empty() {
+            if s.status != StackStatus::DeleteFailed {
+                return Err(invalid(
+                    A,
+                    format!(
+                        "Invalid operation on stack {}. When you delete a stack, specify which \
+                         resources to retain only when the stack is in the DELETE_FAILED state.",
+                        s.id
+                    ),
+                ));
+            }
+            let bad: Vec<&str> = req
+                .retain_resources
+                .iter()
+                .filter(|k| !s.resources.get(*k).is_some_and(|r| r.failed()))
+                .map(String::as_str)
+                .collect();
+            if !bad.is_empty() {
+                return Err(invalid(
+                    A,
+                    format!(
+                        "The specified resources to retain must be in a valid state. Do not \
+                         specify resources that are in the DELETE_COMPLETE state ([{}] are not \
+                         resources that failed to delete).",
+                        bad.join(", ")
+                    ),
+                ));
+            }
+        }
+        let before = self.visible(i, now);
         let mut op = self.start_op(now, i, OpKind::Delete, token, A);
         let s = &mut self.stacks[i];
         s.set_status(
@@ -1172,8 +1477,14 @@ impl CfnEngine {
         op.stage = Stage::DeleteAll;
         let all = s.resources.keys().cloned().collect();
         op.tasks = exec::delete_tasks(&s.resources, &all);
+        for k in &req.retain_resources {
+            if let Some(t) = op.tasks.get_mut(k) {
+                t.target.retain = true;
+            }
+        }
         s.op = Some(op);
         self.advance_stack(now, i);
+        self.lag_behind(i, now, before);
         Ok(())
     }
 
@@ -1184,10 +1495,30 @@ impl CfnEngine {
         enabled: bool,
     ) -> CloudResult<()> {
         self.advance(now);
-        let i = self.find_or_err("UpdateTerminationProtection", stack)?;
+        let i = self.find_or_err(stack)?;
         self.stacks[i].termination_protection = enabled;
         Ok(())
     }
+}
+
+/// The reason a change set for `stack` fails, if a change-set fault says so
+/// (and has attempts left); counts the attempt.
+fn take_change_set_fault(
+    faults: &[ChangeSetFault],
+    counts: &mut BTreeMap<String, u32>,
+    stack: &str,
+) -> Option<String> {
+    faults.iter().enumerate().find_map(|(n, f)| {
+        if !glob_matches(&f.stack, stack) {
+            return None;
+        }
+        let key = format!("changeset#{n}/{}", f.stack);
+        let fired = counts.get(&key).copied().unwrap_or(0);
+        f.times.fires(fired).then(|| {
+            counts.insert(key, fired + 1);
+            f.reason.clone()
+        })
+    })
 }
 
 #[cfg(test)]

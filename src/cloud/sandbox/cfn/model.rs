@@ -79,7 +79,14 @@ pub struct ChangeSetState {
     pub changes: Vec<ResourceChange>,
     /// When CREATE_IN_PROGRESS turns into its final status.
     pub ready_at: SystemTime,
+    /// When CREATE_PENDING turns into CREATE_IN_PROGRESS.
+    #[serde(default)]
+    pub pending_until: Option<SystemTime>,
     pub client_token: Option<String>,
+    /// The template names a macro: an empty change set then says "No
+    /// updates are to be performed." as CloudFormation does.
+    #[serde(default)]
+    pub transform: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +135,9 @@ pub enum TaskState {
     Done,
     Failed,
     Cancelled,
+    /// Never started: something it depends on failed while rollback was
+    /// disabled, so CloudFormation stops this path and goes on with others.
+    Blocked,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,9 +205,26 @@ pub struct StackState {
     pub stable: Option<Snapshot>,
     /// Where UPDATE_ROLLBACK_FAILED still has to get to.
     pub pending_rollback: Option<Snapshot>,
-    /// Client request tokens used, with the action they were used for.
-    pub tokens: Vec<(String, String)>,
     pub event_seq: u64,
+    /// What DescribeStacks keeps showing for a while after a call changed
+    /// the stack (the fault script's `[lag]`), and until when.
+    #[serde(default)]
+    pub stale: Option<(SystemTime, Stack)>,
+    /// Created through a change set with OnStackFailure=DO_NOTHING: a
+    /// CREATE_FAILED stack of that kind cannot be updated.
+    #[serde(default)]
+    pub on_failure_do_nothing: bool,
+}
+
+/// One use of a ClientRequestToken. Tokens belong to the stack name: one
+/// used for a stack that was deleted cannot be used again for a new stack
+/// of that name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUse {
+    pub stack_name: String,
+    pub stack_id: String,
+    pub token: String,
+    pub action: String,
 }
 
 impl StackState {

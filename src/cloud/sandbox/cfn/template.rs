@@ -43,6 +43,8 @@ pub struct Template {
     pub conditions: BTreeMap<String, Value>,
     pub resources: BTreeMap<String, ResourceDef>,
     pub outputs: Vec<(String, OutputDef)>,
+    /// The template names a macro (`Transform`), such as AWS::Serverless.
+    pub transform: bool,
 }
 
 fn format_error(msg: impl std::fmt::Display) -> String {
@@ -310,6 +312,7 @@ fn from_root(root: &Map<String, Value>) -> Result<Template, String> {
         conditions,
         resources,
         outputs,
+        transform: root.get("Transform").is_some(),
     };
     t.check_references(rs)?;
     t.check_cycles()?;
@@ -831,15 +834,10 @@ impl Template {
                 })?;
                 self.resolve(if v { &a[1] } else { &a[2] }, ctx)
             }
-            "Fn::GetAZs" => {
-                let r = ctx.region;
-                Ok(Some(Value::Array(
-                    crate::cloud::sandbox::state::zone_letters_and_ids(r, 3)
-                        .into_iter()
-                        .map(|(letter, _)| Value::String(format!("{r}{letter}")))
-                        .collect(),
-                )))
-            }
+            // The stack's own region: "" or its code, as templates write it.
+            "Fn::GetAZs" => Ok(Some(Value::Array(
+                ctx.zones.iter().cloned().map(Value::String).collect(),
+            ))),
             "Fn::FindInMap" => {
                 let a = arg.as_array().filter(|a| a.len() >= 3).ok_or_else(bad)?;
                 let mut keys = Vec::new();
@@ -893,6 +891,8 @@ pub struct Ctx<'a> {
     pub account: &'a str,
     pub stack_name: &'a str,
     pub stack_id: &'a str,
+    /// The region's availability zones as EC2 lists them (`Fn::GetAZs`).
+    pub zones: &'a [String],
     pub resources: Option<ResourceLookup<'a>>,
 }
 
@@ -915,6 +915,8 @@ impl Ctx<'_> {
 mod tests {
     use super::*;
 
+    const ZONES: &[String] = &[];
+
     fn ctx<'a>(params: &'a BTreeMap<String, String>, conds: &'a BTreeMap<String, bool>) -> Ctx<'a> {
         Ctx {
             params,
@@ -923,6 +925,7 @@ mod tests {
             account: "123456789012",
             stack_name: "s",
             stack_id: "arn:s",
+            zones: ZONES,
             resources: None,
         }
     }

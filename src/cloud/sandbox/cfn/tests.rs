@@ -107,8 +107,52 @@ fn exec_req(cs: &str, token: &str, disable_rollback: bool) -> ExecuteRequest {
     ExecuteRequest {
         stack_name: "app".into(),
         change_set_name: cs.into(),
-        disable_rollback,
+        disable_rollback: disable_rollback.then_some(true),
         client_request_token: token.into(),
+    }
+}
+
+fn delete_req(stack: &str, token: &str) -> DeleteRequest {
+    DeleteRequest {
+        stack_name: stack.into(),
+        retain_resources: vec![],
+        client_request_token: token.into(),
+    }
+}
+
+fn script(fail: Vec<ResourceFault>) -> FaultScript {
+    FaultScript {
+        fail,
+        ..FaultScript::default()
+    }
+}
+
+impl CfnEngine {
+    /// Every event newer than `after`, oldest first, paged as the port pages.
+    fn stack_events(
+        &mut self,
+        now: SystemTime,
+        stack: &str,
+        after: Option<&str>,
+    ) -> CloudResult<Vec<StackEvent>> {
+        let mut newest_first = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.stack_events_page(now, stack, token.as_deref())?;
+            for e in page.events {
+                if after == Some(e.event_id.as_str()) {
+                    newest_first.reverse();
+                    return Ok(newest_first);
+                }
+                newest_first.push(e);
+            }
+            match page.next {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        newest_first.reverse();
+        Ok(newest_first)
     }
 }
 
@@ -175,6 +219,7 @@ fn fault(resource: &str, during: FaultPhase, times: FaultTimes) -> ResourceFault
         reason: format!("{resource} broke (sandbox fault)"),
         times,
         during,
+        code: None,
     }
 }
 
@@ -398,7 +443,15 @@ fn change_set_preview_shows_add_modify_remove_and_replacement() {
     )
     .unwrap();
     let pending = e.describe_change_set(done, "app", "cs2").unwrap();
-    assert_eq!(pending.status, ChangeSetStatus::CreateInProgress);
+    assert_eq!(pending.status, ChangeSetStatus::CreatePending);
+    let working = e
+        .describe_change_set(done + Duration::from_secs(1), "app", "cs2")
+        .unwrap();
+    assert_eq!(working.status, ChangeSetStatus::CreateInProgress);
+    assert!(
+        working.changes.is_empty(),
+        "no preview before it is complete"
+    );
     let cs = e
         .describe_change_set(done + Duration::from_secs(2), "app", "cs2")
         .unwrap();
@@ -484,13 +537,34 @@ fn change_set_without_changes_fails_with_the_aws_reason() {
     let err = e
         .execute_change_set(done + Duration::from_secs(4), &exec_req("same", "t", false))
         .unwrap_err();
-    assert!(err.to_string().contains("UNAVAILABLE"), "{err}");
+    assert!(err.to_string().contains("status of [FAILED]"), "{err}");
+
+    // A template with a macro says it the other way CloudFormation does.
+    let with_macro = format!("Transform: AWS::Serverless-2016-10-31\n{TEMPLATE}");
+    let t = done + Duration::from_secs(10);
+    e.create_change_set(
+        t,
+        &cs_req(ChangeSetKind::Update, "macro", &with_macro, params()),
+    )
+    .unwrap();
+    let cs = e
+        .describe_change_set(t + Duration::from_secs(3), "app", "macro")
+        .unwrap();
+    assert_eq!(cs.status, ChangeSetStatus::Failed);
+    assert_eq!(
+        cs.status_reason.as_deref(),
+        Some("No updates are to be performed.")
+    );
 }
 
 #[test]
 fn failed_resource_leaves_stack_create_failed_when_rollback_disabled_and_update_retry_completes() {
     let mut e = engine();
-    e.set_faults(vec![fault("Db", FaultPhase::Create, FaultTimes::Once)]);
+    e.set_faults(&script(vec![fault(
+        "Db",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
     let done = create(&mut e, TEMPLATE, true, None);
     let s = e.describe_stack(done, "app").unwrap().unwrap();
     assert_eq!(s.status, StackStatus::CreateFailed);
@@ -499,9 +573,16 @@ fn failed_resource_leaves_stack_create_failed_when_rollback_disabled_and_update_
         Some("The following resource(s) failed to create: [Db]. ")
     );
     let ev = events(&mut e, done);
-    assert_eq!(
-        find(&ev, "Db", "CREATE_FAILED")[0].status_reason.as_deref(),
-        Some("Db broke (sandbox fault)")
+    let reason = find(&ev, "Db", "CREATE_FAILED")[0]
+        .status_reason
+        .clone()
+        .unwrap();
+    // Worded as CloudFormation reports a resource handler's failure.
+    assert!(
+        reason.starts_with(
+            "Resource handler returned message: \"Db broke (sandbox fault)\" (RequestToken: "
+        ) && reason.ends_with(", HandlerErrorCode: GeneralServiceException)"),
+        "{reason}"
     );
     // Lb (17-25) finished before Db failed (at 37) and stays; nothing is deleted.
     let live = e.live_resources(done, "app").unwrap();
@@ -567,37 +648,88 @@ fn an_intrinsic_that_fails_on_a_live_attribute_fails_its_resource_like_cloudform
 }
 
 #[test]
-fn a_failure_cancels_siblings_still_in_flight() {
+fn with_rollback_disabled_a_failure_stops_only_what_depends_on_it() {
     let mut e = engine();
-    e.set_faults(vec![fault("SubnetA", FaultPhase::Create, FaultTimes::Once)]);
+    e.set_faults(&script(vec![fault(
+        "SubnetA",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
     let done = create(&mut e, TEMPLATE, true, None);
     let ev = events(&mut e, done);
-    // SubnetA fails at 15; SubnetB (10-17) is cancelled, Sg (10-13) completed.
+    // SubnetA fails at 15 (10 + 5). SubnetB (10-17) is independent of it and
+    // finishes after the failure; Sg (10-13) too. Db and Lb need SubnetA and
+    // never start.
+    let b = find(&ev, "SubnetB", "CREATE_COMPLETE");
+    assert_eq!(secs(b[0].timestamp), 2 + 17, "{ev:#?}");
+    assert!(secs(find(&ev, "SubnetA", "CREATE_FAILED")[0].timestamp) < secs(b[0].timestamp));
+    assert_eq!(find(&ev, "Sg", "CREATE_COMPLETE").len(), 1);
+    assert!(find(&ev, "Db", "CREATE_IN_PROGRESS").is_empty());
+    assert!(find(&ev, "Lb", "CREATE_IN_PROGRESS").is_empty());
+    assert!(
+        ev.iter()
+            .all(|x| x.status_reason.as_deref() != Some("Resource creation cancelled"))
+    );
+    let stack = e.describe_stack(done, "app").unwrap().unwrap();
+    assert_eq!(stack.status, StackStatus::CreateFailed);
+    assert_eq!(
+        secs(done),
+        2 + 17,
+        "CREATE_FAILED only once nothing is in flight"
+    );
+    assert_eq!(
+        stack.status_reason.as_deref(),
+        Some("The following resource(s) failed to create: [SubnetA]. ")
+    );
+    // What succeeded stays, and the failed resource left nothing behind.
+    let failed = find(&ev, "SubnetA", "CREATE_FAILED");
+    assert_eq!(failed[0].physical_id.as_deref(), Some(""));
+    let live = e.live_resources(done, "app").unwrap();
+    let subnet_b = live.iter().find(|r| r.logical_id == "SubnetB").unwrap();
+    assert_eq!(subnet_b.status, "CREATE_COMPLETE");
+}
+
+#[test]
+fn with_rollback_on_a_failure_cancels_what_is_in_flight_and_lists_it() {
+    let mut e = engine();
+    e.set_faults(&script(vec![fault(
+        "SubnetA",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
+    let done = create(&mut e, TEMPLATE, false, None);
+    let ev = events(&mut e, done);
     let b = find(&ev, "SubnetB", "CREATE_FAILED");
     assert_eq!(
         b[0].status_reason.as_deref(),
         Some("Resource creation cancelled")
     );
+    assert_eq!(b[0].physical_id.as_deref(), Some(""));
     assert_eq!(secs(b[0].timestamp), 2 + 15);
-    assert_eq!(find(&ev, "Sg", "CREATE_COMPLETE").len(), 1);
-    assert!(find(&ev, "Db", "CREATE_IN_PROGRESS").is_empty());
+    let rb = ev
+        .iter()
+        .find(|x| x.status.as_str() == "ROLLBACK_IN_PROGRESS")
+        .unwrap();
     assert_eq!(
-        e.describe_stack(done, "app")
-            .unwrap()
-            .unwrap()
-            .status_reason
-            .as_deref(),
-        Some("The following resource(s) failed to create: [SubnetA]. ")
+        rb.status_reason.as_deref(),
+        Some(
+            "The following resource(s) failed to create: [SubnetA, SubnetB]. Rollback requested \
+             by user."
+        )
     );
+    assert_eq!(status(&mut e, done), StackStatus::RollbackComplete);
+    // Never created, so deleted at once: no DELETE_IN_PROGRESS for them.
+    assert!(find(&ev, "SubnetB", "DELETE_IN_PROGRESS").is_empty());
+    assert_eq!(find(&ev, "SubnetB", "DELETE_COMPLETE").len(), 1);
 }
 
 #[test]
 fn once_fault_fails_only_the_first_attempt_and_always_fault_every_attempt() {
     let mut e = engine();
-    e.set_faults(vec![
+    e.set_faults(&script(vec![
         fault("Db", FaultPhase::Create, FaultTimes::Always),
         fault("Lb", FaultPhase::Create, FaultTimes::Once),
-    ]);
+    ]));
     let done = create(&mut e, TEMPLATE, true, None);
     assert_eq!(status(&mut e, done), StackStatus::CreateFailed);
     e.update_stack(done, &update_req(TEMPLATE, params(), "retry-1", true))
@@ -620,7 +752,11 @@ fn once_fault_fails_only_the_first_attempt_and_always_fault_every_attempt() {
     assert_eq!(st("Db"), "CREATE_FAILED", "the Always fault fires again");
     // The fired Once fault is remembered across a reload.
     let mut e2: CfnEngine = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
-    e2.set_faults(vec![fault("Lb", FaultPhase::Create, FaultTimes::Once)]);
+    e2.set_faults(&script(vec![fault(
+        "Lb",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
     e2.update_stack(end, &update_req(TEMPLATE, params(), "retry-2", true))
         .unwrap();
     let end2 = settle(&mut e2);
@@ -630,7 +766,11 @@ fn once_fault_fails_only_the_first_attempt_and_always_fault_every_attempt() {
 #[test]
 fn failed_create_with_rollback_ends_rollback_complete_then_only_delete_works() {
     let mut e = engine();
-    e.set_faults(vec![fault("Db", FaultPhase::Create, FaultTimes::Once)]);
+    e.set_faults(&script(vec![fault(
+        "Db",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
     let done = create(&mut e, TEMPLATE, false, None);
     let s = e.describe_stack(done, "app").unwrap().unwrap();
     assert_eq!(s.status, StackStatus::RollbackComplete);
@@ -682,7 +822,7 @@ fn failed_create_with_rollback_ends_rollback_complete_then_only_delete_works() {
         "{err}"
     );
 
-    e.delete_stack(done, "app", "tok-del").unwrap();
+    e.delete_stack(done, &delete_req("app", "tok-del")).unwrap();
     let gone = settle(&mut e);
     assert!(e.describe_stack(gone, "app").unwrap().is_none());
     assert!(e.list_stacks(gone).unwrap().is_empty());
@@ -696,9 +836,13 @@ fn failed_create_with_rollback_ends_rollback_complete_then_only_delete_works() {
 }
 
 #[test]
-fn on_stack_failure_delete_removes_the_stack_after_rollback() {
+fn on_stack_failure_delete_goes_from_the_failed_create_straight_to_deleting() {
     let mut e = engine();
-    e.set_faults(vec![fault("Sg", FaultPhase::Create, FaultTimes::Once)]);
+    e.set_faults(&script(vec![fault(
+        "Sg",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
     let mut req = cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params());
     req.on_stack_failure = Some(OnStackFailure::Delete);
     let r = e.create_change_set(at(0), &req).unwrap();
@@ -709,12 +853,63 @@ fn on_stack_failure_delete_removes_the_stack_after_rollback() {
     let ev = e.stack_events(done, &r.stack_id, None).unwrap();
     assert_eq!(
         &stack_statuses(&ev)[2..],
-        [
-            "ROLLBACK_IN_PROGRESS",
-            "ROLLBACK_COMPLETE",
-            "DELETE_IN_PROGRESS",
-            "DELETE_COMPLETE"
-        ]
+        ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    );
+    let deleting = ev
+        .iter()
+        .find(|x| x.is_stack_event() && x.status.as_str() == "DELETE_IN_PROGRESS")
+        .unwrap();
+    assert!(
+        deleting.status_reason.as_deref().is_some_and(|r| r
+            .starts_with("The following resource(s) failed to create: [Sg")
+            && r.ends_with("Delete requested by user.")),
+        "{deleting:?}"
+    );
+    // The call that set OnStackFailure may not also say DisableRollback.
+    let mut e = engine();
+    e.create_change_set(at(0), &req).unwrap();
+    let err = e
+        .execute_change_set(at(2), &exec_req("cs1", "tok", true))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Either DisableRollback or OnStackFailure"),
+        "{err}"
+    );
+}
+
+#[test]
+fn on_stack_failure_delete_can_end_delete_failed() {
+    let mut e = engine();
+    e.set_faults(&script(vec![
+        fault("Sg", FaultPhase::Create, FaultTimes::Once),
+        fault("Vpc", FaultPhase::Delete, FaultTimes::Once),
+    ]));
+    let mut req = cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params());
+    req.on_stack_failure = Some(OnStackFailure::Delete);
+    e.create_change_set(at(0), &req).unwrap();
+    e.execute_change_set(at(2), &exec_req("cs1", "tok", false))
+        .unwrap();
+    let done = settle(&mut e);
+    assert_eq!(status(&mut e, done), StackStatus::DeleteFailed);
+}
+
+#[test]
+fn a_create_failed_by_on_stack_failure_do_nothing_cannot_be_updated() {
+    let mut e = engine();
+    e.set_faults(&script(vec![fault(
+        "Db",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
+    let done = create(&mut e, TEMPLATE, false, Some(OnStackFailure::DoNothing));
+    assert_eq!(status(&mut e, done), StackStatus::CreateFailed);
+    let err = e
+        .update_stack(done, &update_req(TEMPLATE, params(), "retry", true))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("[on-failure: DO_NOTHING]"),
+        "{err}"
     );
 }
 
@@ -734,7 +929,11 @@ fn updated_template() -> String {
 fn update_failure_rolls_back_to_update_rollback_complete() {
     let mut e = engine();
     let done = create(&mut e, TEMPLATE, false, None);
-    e.set_faults(vec![fault("Db", FaultPhase::Update, FaultTimes::Once)]);
+    e.set_faults(&script(vec![fault(
+        "Db",
+        FaultPhase::Update,
+        FaultTimes::Once,
+    )]));
     e.update_stack(
         done,
         &update_req(&updated_template(), params(), "up", false),
@@ -771,10 +970,10 @@ fn update_failure_rolls_back_to_update_rollback_complete() {
 fn failed_rollback_ends_update_rollback_failed_and_continue_with_skip_completes() {
     let mut e = engine();
     let done = create(&mut e, TEMPLATE, false, None);
-    e.set_faults(vec![
+    e.set_faults(&script(vec![
         fault("Db", FaultPhase::Update, FaultTimes::Once),
         fault("Lb", FaultPhase::Rollback, FaultTimes::Always),
-    ]);
+    ]));
     e.update_stack(
         done,
         &update_req(&updated_template(), params(), "up", false),
@@ -816,7 +1015,11 @@ fn failed_rollback_ends_update_rollback_failed_and_continue_with_skip_completes(
 fn update_failure_with_rollback_disabled_ends_update_failed_and_rollback_stack_restores() {
     let mut e = engine();
     let done = create(&mut e, TEMPLATE, false, None);
-    e.set_faults(vec![fault("Db", FaultPhase::Update, FaultTimes::Once)]);
+    e.set_faults(&script(vec![fault(
+        "Db",
+        FaultPhase::Update,
+        FaultTimes::Once,
+    )]));
     e.update_stack(done, &update_req(&updated_template(), params(), "up", true))
         .unwrap();
     let end = settle(&mut e);
@@ -834,7 +1037,11 @@ fn update_failure_with_rollback_disabled_ends_update_failed_and_rollback_stack_r
 #[test]
 fn rollback_stack_from_create_failed_deletes_everything_to_rollback_complete() {
     let mut e = engine();
-    e.set_faults(vec![fault("Db", FaultPhase::Create, FaultTimes::Once)]);
+    e.set_faults(&script(vec![fault(
+        "Db",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
     let done = create(&mut e, TEMPLATE, true, None);
     assert_eq!(status(&mut e, done), StackStatus::CreateFailed);
     e.rollback_stack(done, "app", "rb").unwrap();
@@ -845,16 +1052,52 @@ fn rollback_stack_from_create_failed_deletes_everything_to_rollback_complete() {
 }
 
 #[test]
-fn updates_that_replace_resources_are_refused_while_rollback_is_disabled() {
+fn an_update_that_replaces_with_rollback_disabled_is_accepted_then_fails_the_resource() {
     let mut e = engine();
     let done = create(&mut e, TEMPLATE, false, None);
-    let replacing = TEMPLATE.replace("CidrBlock: 10.0.2.0/24", "CidrBlock: 10.0.9.0/24");
-    let err = e
-        .update_stack(done, &update_req(&replacing, params(), "up", true))
-        .unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("SubnetB") && msg.contains("rollback"), "{msg}");
-    assert_eq!(status(&mut e, done), StackStatus::CreateComplete);
+    let before = e.live_resources(done, "app").unwrap();
+    let old = |l: &str| {
+        before
+            .iter()
+            .find(|r| r.logical_id == l)
+            .unwrap()
+            .physical_id
+            .clone()
+    };
+    let replacing = TEMPLATE
+        .replace("CidrBlock: 10.0.2.0/24", "CidrBlock: 10.0.9.0/24")
+        .replace(
+            "Engine: postgres\n",
+            "Engine: postgres\n      AllocatedStorage: 50\n",
+        );
+    e.update_stack(done, &update_req(&replacing, params(), "up", true))
+        .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateFailed);
+    let ev = events(&mut e, end);
+    let failed = find(&ev, "SubnetB", "UPDATE_FAILED");
+    assert_eq!(
+        failed[0].status_reason.as_deref(),
+        Some("Replacement type updates not supported on stack with disable-rollback.")
+    );
+    assert_eq!(
+        failed[0].physical_id,
+        old("SubnetB"),
+        "the old subnet stays"
+    );
+    // What does not depend on it (Sg, untouched) stays as it was, and the
+    // subnet is still the one it was.
+    let after = e.live_resources(end, "app").unwrap();
+    let subnet = after.iter().find(|r| r.logical_id == "SubnetB").unwrap();
+    assert_eq!(subnet.physical_id, old("SubnetB"));
+    assert_eq!(
+        e.describe_stack(end, "app")
+            .unwrap()
+            .unwrap()
+            .status_reason
+            .as_deref(),
+        Some("The following resource(s) failed to update: [SubnetB]. ")
+    );
 }
 
 #[test]
@@ -862,8 +1105,12 @@ fn delete_completes_and_a_delete_fault_leaves_delete_failed() {
     let mut e = engine();
     let done = create(&mut e, TEMPLATE, false, None);
     let id = e.describe_stack(done, "app").unwrap().unwrap().id;
-    e.set_faults(vec![fault("Vpc", FaultPhase::Delete, FaultTimes::Once)]);
-    e.delete_stack(done, "app", "del-1").unwrap();
+    e.set_faults(&script(vec![fault(
+        "Vpc",
+        FaultPhase::Delete,
+        FaultTimes::Once,
+    )]));
+    e.delete_stack(done, &delete_req("app", "del-1")).unwrap();
     let end = settle(&mut e);
     let s = e.describe_stack(end, "app").unwrap().unwrap();
     assert_eq!(s.status, StackStatus::DeleteFailed);
@@ -874,13 +1121,12 @@ fn delete_completes_and_a_delete_fault_leaves_delete_failed() {
     let live = e.live_resources(end, "app").unwrap();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].status, "DELETE_FAILED");
-    e.delete_stack(end, "app", "del-2").unwrap();
+    e.delete_stack(end, &delete_req("app", "del-2")).unwrap();
     let end = settle(&mut e);
     assert!(e.describe_stack(end, "app").unwrap().is_none());
     assert!(e.list_stacks(end).unwrap().is_empty());
-    // Still there by id, with its events.
-    let by_id = e.describe_stack(end, &id).unwrap().unwrap();
-    assert_eq!(by_id.status, StackStatus::DeleteComplete);
+    // By id it is gone too, as the port promises; its events stay.
+    assert!(e.describe_stack(end, &id).unwrap().is_none());
     let ev = e.stack_events(end, &id, None).unwrap();
     assert_eq!(ev.last().unwrap().status.as_str(), "DELETE_COMPLETE");
     assert!(matches!(
@@ -895,6 +1141,45 @@ fn delete_completes_and_a_delete_fault_leaves_delete_failed() {
 }
 
 #[test]
+fn a_delete_failed_stack_goes_when_what_cannot_be_deleted_is_retained() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    // RetainResources is for a DELETE_FAILED stack only.
+    let mut req = delete_req("app", "del-early");
+    req.retain_resources = vec!["Vpc".into()];
+    let err = e.delete_stack(done, &req).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("only when the stack is in the DELETE_FAILED state"),
+        "{err}"
+    );
+    e.set_faults(&script(vec![fault(
+        "Vpc",
+        FaultPhase::Delete,
+        FaultTimes::Always,
+    )]));
+    e.delete_stack(done, &delete_req("app", "del-1")).unwrap();
+    let failed = settle(&mut e);
+    assert_eq!(status(&mut e, failed), StackStatus::DeleteFailed);
+    // Retrying as is fails again; retaining the VPC lets the stack go.
+    let mut req = delete_req("app", "del-2");
+    req.retain_resources = vec!["Sg".into()];
+    let err = e.delete_stack(failed, &req).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("resources to retain must be in a valid state"),
+        "{err}"
+    );
+    req.retain_resources = vec!["Vpc".into()];
+    e.delete_stack(failed, &req).unwrap();
+    let end = settle(&mut e);
+    assert!(e.describe_stack(end, "app").unwrap().is_none());
+    let id = e.stacks[0].id.clone();
+    let ev = e.stack_events(end, &id, None).unwrap();
+    assert_eq!(find(&ev, "Vpc", "DELETE_SKIPPED").len(), 1);
+}
+
+#[test]
 fn termination_protection_refuses_delete_until_disabled() {
     let mut e = engine();
     let done = create(&mut e, TEMPLATE, false, None);
@@ -905,7 +1190,7 @@ fn termination_protection_refuses_delete_until_disabled() {
             .unwrap()
             .termination_protection
     );
-    let err = e.delete_stack(done, "app", "d").unwrap_err();
+    let err = e.delete_stack(done, &delete_req("app", "d")).unwrap_err();
     assert!(
         err.to_string()
             .contains("Stack [app] cannot be deleted while TerminationProtection is enabled"),
@@ -913,7 +1198,7 @@ fn termination_protection_refuses_delete_until_disabled() {
     );
     assert_eq!(status(&mut e, done), StackStatus::CreateComplete);
     e.set_termination_protection(done, "app", false).unwrap();
-    e.delete_stack(done, "app", "d2").unwrap();
+    e.delete_stack(done, &delete_req("app", "d2")).unwrap();
     assert_eq!(status(&mut e, done), StackStatus::DeleteInProgress);
 }
 
@@ -939,7 +1224,7 @@ fn operations_on_a_stack_in_progress_are_refused() {
         )),
         "{err}"
     );
-    assert!(e.delete_stack(now, "app", "d").is_err());
+    assert!(e.delete_stack(now, &delete_req("app", "d")).is_err());
     assert!(
         e.create_change_set(
             now,
@@ -977,7 +1262,7 @@ fn every_event_of_an_operation_carries_its_token_and_reuse_is_idempotent() {
 }
 
 #[test]
-fn executing_a_change_set_makes_the_others_obsolete() {
+fn executing_a_change_set_deletes_the_others_and_a_direct_update_makes_them_obsolete() {
     let mut e = engine();
     let done = create(&mut e, TEMPLATE, false, None);
     let up = updated_template();
@@ -987,12 +1272,9 @@ fn executing_a_change_set_makes_the_others_obsolete() {
         .unwrap();
     let t = done + Duration::from_secs(3);
     e.execute_change_set(t, &exec_req("a", "x", false)).unwrap();
-    assert_eq!(
-        e.describe_change_set(t, "app", "b")
-            .unwrap()
-            .execution_status,
-        ExecutionStatus::Obsolete
-    );
+    let err = e.describe_change_set(t, "app", "b").unwrap_err();
+    assert!(matches!(err, CloudError::NotFound { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "ChangeSet [b] does not exist.");
     assert_eq!(
         e.describe_change_set(t, "app", "a")
             .unwrap()
@@ -1006,12 +1288,33 @@ fn executing_a_change_set_makes_the_others_obsolete() {
             .execution_status,
         ExecutionStatus::ExecuteComplete
     );
+
+    // UpdateStack leaves change sets in place, OBSOLETE: they cannot run.
+    e.create_change_set(end, &cs_req(ChangeSetKind::Update, "c", TEMPLATE, params()))
+        .unwrap();
+    let t = end + Duration::from_secs(3);
+    e.update_stack(t, &update_req(TEMPLATE, params(), "direct", false))
+        .unwrap();
+    let c = e.describe_change_set(t, "app", "c").unwrap();
+    assert_eq!(c.execution_status, ExecutionStatus::Obsolete);
+    let end = settle(&mut e);
+    let err = e
+        .execute_change_set(end, &exec_req("c", "run-c", false))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("execution status of [OBSOLETE]"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_reloaded_engine_continues_an_operation_identically() {
     let mut a = engine();
-    a.set_faults(vec![fault("Db", FaultPhase::Create, FaultTimes::Once)]);
+    a.set_faults(&script(vec![fault(
+        "Db",
+        FaultPhase::Create,
+        FaultTimes::Once,
+    )]));
     a.create_change_set(
         at(0),
         &cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params()),
