@@ -1636,3 +1636,307 @@ async fn an_instance_a_stack_creates_appears_in_ec2_with_its_template_metadata_o
         .unwrap();
     assert!(gone.is_empty(), "{gone:?}");
 }
+
+// ------------------------------------------------ faults on the wire, restarts
+
+const NOECHO_TEMPLATE: &str = r#"
+Parameters:
+  Pw:
+    Type: String
+    NoEcho: true
+  Size:
+    Type: String
+    Default: small
+Conditions:
+  # True only for the real value: a sandbox that forgot it (and compares
+  # "****") would drop Guarded on the next update.
+  HasPw: !Equals [!Ref Pw, "kept-Across-Restarts-4471"]
+Resources:
+  Guarded:
+    Type: AWS::CloudFormation::WaitConditionHandle
+    Condition: HasPw
+  Sized:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Type: String
+      Value: !Ref Size
+Outputs:
+  Guarded:
+    Value: !If [HasPw, "with a password", "without"]
+"#;
+
+fn noecho_change_set(
+    kind: ChangeSetKind,
+    name: &str,
+    body: &str,
+    pw: ParameterValue,
+) -> ChangeSetRequest {
+    ChangeSetRequest {
+        stack_name: "keeps".into(),
+        change_set_name: name.into(),
+        kind,
+        template_body: body.into(),
+        parameters: vec![
+            ParameterInput {
+                key: "Pw".into(),
+                value: pw,
+            },
+            ParameterInput {
+                key: "Size".into(),
+                value: ParameterValue::Value(
+                    if name == "install" { "small" } else { "large" }.into(),
+                ),
+            },
+        ],
+        tags: vec![],
+        capabilities: vec![],
+        on_stack_failure: None,
+        client_token: None,
+        description: None,
+    }
+}
+
+async fn run_change_set(cloud: &Cloud, f: &Fixture, req: &ChangeSetRequest) -> ChangeSet {
+    cloud.stacks.create_change_set(req).await.unwrap();
+    f.advance(5);
+    let cs = cloud
+        .stacks
+        .describe_change_set(&req.stack_name, &req.change_set_name)
+        .await
+        .unwrap();
+    if cs.status == ChangeSetStatus::CreateComplete {
+        cloud
+            .stacks
+            .execute_change_set(&ExecuteRequest {
+                stack_name: req.stack_name.clone(),
+                change_set_name: req.change_set_name.clone(),
+                disable_rollback: Some(true),
+                client_request_token: format!("run-{}", req.change_set_name),
+            })
+            .await
+            .unwrap();
+        f.advance(600);
+    }
+    cs
+}
+
+#[tokio::test]
+async fn a_restarted_sandbox_still_knows_the_noecho_values_its_stacks_were_given() {
+    let secret = "kept-Across-Restarts-4471";
+    let f = Fixture::new();
+    run_change_set(
+        &f.home(),
+        &f,
+        &noecho_change_set(
+            ChangeSetKind::Create,
+            "install",
+            NOECHO_TEMPLATE,
+            ParameterValue::Secret(crate::core::secret::Secret::new(secret)),
+        ),
+    )
+    .await;
+    // The installer was killed; a new process opens the same account.
+    let other = f.reopen();
+    let cloud = other.cloud(other.home_region());
+    let cs = run_change_set(
+        &cloud,
+        &f,
+        &noecho_change_set(
+            ChangeSetKind::Update,
+            "resize",
+            NOECHO_TEMPLATE,
+            ParameterValue::UsePrevious,
+        ),
+    )
+    .await;
+    // The condition on the NoEcho value still holds: only Size changed.
+    let changed: Vec<&str> = cs.changes.iter().map(|c| c.logical_id.as_str()).collect();
+    assert_eq!(changed, ["Sized"], "{cs:?}");
+    let stack = cloud.stacks.describe_stack("keeps").await.unwrap().unwrap();
+    assert_eq!(
+        stack.status,
+        crate::core::stack::StackStatus::UpdateComplete
+    );
+    assert_eq!(stack.outputs[0].value, "with a password");
+    // Kept beside the account file (which never holds them: see
+    // a_noecho_value_never_reaches_the_account_file), private.
+    let kept = f.dir.path().join(NOECHO_FILE);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // UsePrevious after the NoEcho flag was dropped needs the value itself.
+    let third = f.reopen();
+    let cloud = third.cloud(third.home_region());
+    let plain = NOECHO_TEMPLATE.replace("    NoEcho: true\n", "");
+    let mut req = noecho_change_set(
+        ChangeSetKind::Update,
+        "unmask",
+        &plain,
+        ParameterValue::UsePrevious,
+    );
+    req.parameters[1].value = ParameterValue::Value("medium".into());
+    cloud.stacks.create_change_set(&req).await.unwrap();
+    f.advance(5);
+    let cs = cloud
+        .stacks
+        .describe_change_set("keeps", "unmask")
+        .await
+        .unwrap();
+    assert_eq!(cs.status, ChangeSetStatus::CreateComplete, "{cs:?}");
+}
+
+fn interrupting(action: &str, kind: faults::InterruptKind, times: FaultTimes) -> FaultScript {
+    FaultScript {
+        interrupt: vec![faults::Interrupt {
+            action: action.into(),
+            kind,
+            times,
+        }],
+        ..FaultScript::default()
+    }
+}
+
+#[tokio::test]
+async fn a_call_whose_response_was_lost_was_applied_and_its_retry_changes_nothing() {
+    let f = Fixture::with(
+        interrupting(
+            crate::cloud::actions::EXECUTE_CHANGE_SET,
+            faults::InterruptKind::ResponseLost,
+            FaultTimes::Once,
+        ),
+        1.0,
+    );
+    let cloud = f.home();
+    cloud
+        .stacks
+        .create_change_set(&change_set("lost"))
+        .await
+        .unwrap();
+    f.advance(5);
+    let execute = ExecuteRequest {
+        stack_name: "lost".into(),
+        change_set_name: "install-1".into(),
+        disable_rollback: Some(true),
+        client_request_token: "exec-lost-1".into(),
+    };
+    let err = cloud.stacks.execute_change_set(&execute).await.unwrap_err();
+    assert!(matches!(err, CloudError::Unavailable { .. }), "{err:?}");
+    assert!(err.to_string().contains("timed out"), "{err}");
+    // It ran all the same; the retry with the same token is the same operation.
+    let events = cloud.stacks.stack_events("lost", None).await.unwrap();
+    let starts = events
+        .iter()
+        .filter(|e| e.is_stack_event() && e.status.as_str() == "CREATE_IN_PROGRESS")
+        .count();
+    assert_eq!(starts, 1);
+    cloud.stacks.execute_change_set(&execute).await.unwrap();
+    f.advance(200);
+    let events = cloud.stacks.stack_events("lost", None).await.unwrap();
+    let starts = events
+        .iter()
+        .filter(|e| e.is_stack_event() && e.status.as_str() == "CREATE_IN_PROGRESS")
+        .count();
+    assert_eq!(starts, 1, "executed once");
+}
+
+#[tokio::test]
+async fn a_server_error_applies_nothing_and_stops_after_its_count_even_in_another_process() {
+    let f = Fixture::with(
+        interrupting(
+            crate::cloud::actions::CREATE_CHANGE_SET,
+            faults::InterruptKind::ServerError,
+            FaultTimes::Count(2),
+        ),
+        1.0,
+    );
+    let cloud = f.home();
+    let err = cloud
+        .stacks
+        .create_change_set(&change_set("err"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("HTTP 500"), "{err}");
+    assert_eq!(cloud.stacks.describe_stack("err").await.unwrap(), None);
+    // The count is kept in the account: another process sees the second.
+    let other = open(
+        f.dir.path(),
+        &f.clock,
+        interrupting(
+            crate::cloud::actions::CREATE_CHANGE_SET,
+            faults::InterruptKind::ServerError,
+            FaultTimes::Count(2),
+        ),
+        1.0,
+    )
+    .unwrap();
+    let cloud = other.cloud(other.home_region());
+    assert!(
+        cloud
+            .stacks
+            .create_change_set(&change_set("err"))
+            .await
+            .is_err()
+    );
+    cloud
+        .stacks
+        .create_change_set(&change_set("err"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_denied_call_names_the_iam_action_to_grant() {
+    let f = Fixture::with(
+        FaultScript {
+            deny: vec![faults::Deny {
+                action: crate::cloud::actions::CREATE_CHANGE_SET.into(),
+            }],
+            ..FaultScript::default()
+        },
+        1.0,
+    );
+    let err = f
+        .home()
+        .stacks
+        .create_change_set(&change_set("no"))
+        .await
+        .unwrap_err();
+    match &err {
+        CloudError::AccessDenied { action, .. } => {
+            assert_eq!(action, "cloudformation:CreateChangeSet")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("Grant cloudformation:CreateChangeSet"),
+        "{err}"
+    );
+    // Other calls are allowed.
+    f.home().stacks.list_stacks().await.unwrap();
+}
+
+#[tokio::test]
+async fn local_failures_are_not_reported_as_aws_outages() {
+    let f = Fixture::new();
+    // A region code that passes the rules but names no region.
+    let err = f.cloud("us-east-9").stacks.list_stacks().await.unwrap_err();
+    assert!(matches!(err, CloudError::UnknownRegion { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("ph-installer regions") && !err.to_string().contains("NAT"),
+        "{err}"
+    );
+    // The account file cannot be read or written: this machine, not AWS.
+    let file = f.account.state_file().to_path_buf();
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let err = f.home().identity.caller_identity().await.unwrap_err();
+    assert!(matches!(err, CloudError::Local { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("account.json") && !msg.contains("NAT"),
+        "{msg}"
+    );
+}

@@ -1463,3 +1463,296 @@ Outputs:
     assert_eq!(s.outputs[0].key, "Plain");
     assert_eq!(s.outputs[0].value, "no");
 }
+
+// ------------------------------------------------ issue-8 semantics
+
+fn lagging(seconds: u64) -> FaultScript {
+    FaultScript {
+        lag: Some(crate::cloud::sandbox::faults::Lag { seconds }),
+        ..FaultScript::default()
+    }
+}
+
+#[test]
+fn with_lag_describe_stacks_shows_the_status_before_execute_and_delete_for_a_while() {
+    let mut e = engine();
+    e.set_faults(&lagging(10));
+    e.create_change_set(
+        at(0),
+        &cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params()),
+    )
+    .unwrap();
+    e.execute_change_set(at(2), &exec_req("cs1", "tok", true))
+        .unwrap();
+    // The stack is creating, and its events say so, but the read lags.
+    assert_eq!(status(&mut e, at(3)), StackStatus::ReviewInProgress);
+    assert!(
+        events(&mut e, at(3))
+            .iter()
+            .any(|x| x.is_stack_event() && x.status.as_str() == "CREATE_IN_PROGRESS")
+    );
+    assert_eq!(status(&mut e, at(12)), StackStatus::CreateInProgress);
+    let done = settle(&mut e);
+    assert_eq!(status(&mut e, done), StackStatus::CreateComplete);
+    e.delete_stack(done, &delete_req("app", "del")).unwrap();
+    assert_eq!(
+        status(&mut e, done + Duration::from_secs(1)),
+        StackStatus::CreateComplete
+    );
+    assert_eq!(
+        status(&mut e, done + Duration::from_secs(11)),
+        StackStatus::DeleteInProgress
+    );
+}
+
+#[test]
+fn tokens_are_checked_and_belong_to_the_stack_name_even_after_a_delete() {
+    let mut e = engine();
+    e.create_change_set(
+        at(0),
+        &cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params()),
+    )
+    .unwrap();
+    let err = e
+        .execute_change_set(at(2), &exec_req("cs1", "bad_token!", false))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("[a-zA-Z0-9][-a-zA-Z0-9]*"),
+        "{err}"
+    );
+    let long = "t".repeat(129);
+    assert!(
+        e.execute_change_set(at(2), &exec_req("cs1", &long, false))
+            .is_err()
+    );
+    e.execute_change_set(at(2), &exec_req("cs1", "op-1", false))
+        .unwrap();
+    let done = settle(&mut e);
+    // The same token for another call on this stack is refused.
+    let err = e
+        .update_stack(
+            done,
+            &update_req(&updated_template(), params(), "op-1", false),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("TokenAlreadyExistsException"),
+        "{err}"
+    );
+    // The very same call again is accepted and changes nothing.
+    let before = events(&mut e, done).len();
+    e.execute_change_set(done, &exec_req("cs1", "op-1", false))
+        .unwrap();
+    assert_eq!(events(&mut e, done).len(), before);
+    // Deleted and created again under the same name: the old tokens stay used.
+    e.delete_stack(done, &delete_req("app", "op-2")).unwrap();
+    let gone = settle(&mut e);
+    e.create_change_set(
+        gone,
+        &cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params()),
+    )
+    .unwrap();
+    let t = gone + Duration::from_secs(3);
+    let err = e
+        .execute_change_set(t, &exec_req("cs1", "op-1", false))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("has already been used for this stack"),
+        "{err}"
+    );
+    e.execute_change_set(t, &exec_req("cs1", "op-3", false))
+        .unwrap();
+    // A change set name must start with a letter.
+    let mut bad = cs_req(ChangeSetKind::Update, "1st", TEMPLATE, params());
+    bad.stack_name = "app".into();
+    let err = e.create_change_set(t, &bad).unwrap_err();
+    assert!(err.to_string().contains("'changeSetName'"), "{err}");
+}
+
+#[test]
+fn the_fault_script_can_fail_change_sets_of_matching_stacks() {
+    let mut e = engine();
+    e.set_faults(&FaultScript {
+        fail_change_set: vec![crate::cloud::sandbox::faults::ChangeSetFault {
+            stack: "ap*".into(),
+            reason: "Requires capabilities : [CAPABILITY_NAMED_IAM]".into(),
+            times: FaultTimes::Once,
+        }],
+        ..FaultScript::default()
+    });
+    e.create_change_set(
+        at(0),
+        &cs_req(ChangeSetKind::Create, "cs1", TEMPLATE, params()),
+    )
+    .unwrap();
+    let cs = e.describe_change_set(at(3), "app", "cs1").unwrap();
+    assert_eq!(cs.status, ChangeSetStatus::Failed);
+    assert_eq!(cs.execution_status, ExecutionStatus::Unavailable);
+    assert_eq!(
+        cs.status_reason.as_deref(),
+        Some("Requires capabilities : [CAPABILITY_NAMED_IAM]")
+    );
+    assert!(cs.changes.is_empty());
+    // Once: the next change set is fine.
+    e.create_change_set(
+        at(4),
+        &cs_req(ChangeSetKind::Create, "cs2", TEMPLATE, params()),
+    )
+    .unwrap();
+    let cs = e.describe_change_set(at(7), "app", "cs2").unwrap();
+    assert_eq!(cs.status, ChangeSetStatus::CreateComplete);
+}
+
+/// A template of `n` independent wait conditions: 2n + 4 events to create.
+fn many_resources(n: usize) -> String {
+    let mut t = String::from("Resources:\n");
+    for i in 0..n {
+        t.push_str(&format!(
+            "  R{i:03}:\n    Type: AWS::CloudFormation::WaitConditionHandle\n"
+        ));
+    }
+    t
+}
+
+#[test]
+fn events_come_in_pages_of_100_newest_first() {
+    let mut e = engine();
+    let body = many_resources(80);
+    let req = ChangeSetRequest {
+        parameters: vec![],
+        ..cs_req(ChangeSetKind::Create, "cs1", &body, vec![])
+    };
+    e.create_change_set(at(0), &req).unwrap();
+    e.execute_change_set(at(2), &exec_req("cs1", "tok", false))
+        .unwrap();
+    let done = settle(&mut e);
+    let first = e.stack_events_page(done, "app", None).unwrap();
+    assert_eq!(first.events.len(), EVENTS_PAGE);
+    assert!(
+        first
+            .events
+            .windows(2)
+            .all(|w| w[0].timestamp >= w[1].timestamp)
+    );
+    assert_eq!(first.events[0].status.as_str(), "CREATE_COMPLETE");
+    assert!(first.events[0].is_stack_event());
+    let second = e
+        .stack_events_page(done, "app", first.next.as_deref())
+        .unwrap();
+    let third = e
+        .stack_events_page(done, "app", second.next.as_deref())
+        .unwrap();
+    assert!(third.next.is_none());
+    let total = first.events.len() + second.events.len() + third.events.len();
+    // REVIEW_IN_PROGRESS, CREATE_IN_PROGRESS, three for each resource, CREATE_COMPLETE.
+    assert_eq!(total, 3 * 80 + 3);
+    assert_eq!(
+        third.events.last().unwrap().status.as_str(),
+        "REVIEW_IN_PROGRESS"
+    );
+    // A resource's first CREATE_IN_PROGRESS has an empty physical id.
+    let all = events(&mut e, done);
+    let starts = find(&all, "R000", "CREATE_IN_PROGRESS");
+    assert_eq!(starts[0].physical_id.as_deref(), Some(""));
+    assert_eq!(starts[0].status_reason, None);
+    assert_eq!(
+        starts[1].status_reason.as_deref(),
+        Some("Resource creation Initiated")
+    );
+    assert!(
+        starts[1]
+            .physical_id
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
+    );
+}
+
+#[test]
+fn cancelling_an_update_rolls_it_back() {
+    let mut e = engine();
+    let done = create(&mut e, TEMPLATE, false, None);
+    let err = e.cancel_update_stack(done, "app", "cancel-0").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("CancelUpdateStack cannot be called from current stack status"),
+        "{err}"
+    );
+    e.update_stack(
+        done,
+        &update_req(&updated_template(), params(), "up", false),
+    )
+    .unwrap();
+    let t = done + Duration::from_secs(1);
+    assert_eq!(status(&mut e, t), StackStatus::UpdateInProgress);
+    e.cancel_update_stack(t, "app", "cancel-1").unwrap();
+    assert_eq!(status(&mut e, t), StackStatus::UpdateRollbackInProgress);
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateRollbackComplete);
+    let ev = events(&mut e, end);
+    let rolled: Vec<_> = ev
+        .iter()
+        .filter(|x| x.is_stack_event() && x.status.as_str().starts_with("UPDATE_ROLLBACK"))
+        .collect();
+    assert!(
+        rolled
+            .iter()
+            .all(|x| x.client_request_token.as_deref() == Some("cancel-1"))
+    );
+    assert!(matches!(
+        e.cancel_update_stack(end, "nothing", "c"),
+        Err(CloudError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn a_fault_with_times_2_fails_two_attempts_and_the_third_succeeds() {
+    let mut e = engine();
+    e.set_faults(&script(vec![fault(
+        "Db",
+        FaultPhase::Create,
+        FaultTimes::Count(2),
+    )]));
+    let done = create(&mut e, TEMPLATE, true, None);
+    assert_eq!(status(&mut e, done), StackStatus::CreateFailed);
+    e.update_stack(done, &update_req(TEMPLATE, params(), "retry-1", true))
+        .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateFailed);
+    e.update_stack(end, &update_req(TEMPLATE, params(), "retry-2", true))
+        .unwrap();
+    let end = settle(&mut e);
+    assert_eq!(status(&mut e, end), StackStatus::UpdateComplete);
+}
+
+#[test]
+fn get_azs_lists_the_zones_the_region_offers() {
+    let body = "Resources:\n  S:\n    Type: AWS::EC2::Subnet\n    Properties:\n      AvailabilityZone: !Select [4, !GetAZs \"\"]\n      CidrBlock: 10.0.0.0/24\nOutputs:\n  Zones:\n    Value: !Join [\",\", !GetAZs \"\"]\n";
+    let run = |zones: &[&str]| {
+        let mut e = engine();
+        e.set_zones(zones.iter().map(|z| z.to_string()).collect());
+        let req = ChangeSetRequest {
+            parameters: vec![],
+            ..cs_req(ChangeSetKind::Create, "cs1", body, vec![])
+        };
+        e.create_change_set(at(0), &req).map(|_| {
+            e.execute_change_set(at(2), &exec_req("cs1", "tok", true))
+                .unwrap();
+            let done = settle(&mut e);
+            e.describe_stack(done, "app").unwrap().unwrap()
+        })
+    };
+    let six = [
+        "us-east-1a",
+        "us-east-1b",
+        "us-east-1c",
+        "us-east-1d",
+        "us-east-1e",
+        "us-east-1f",
+    ];
+    let stack = run(&six).unwrap();
+    assert_eq!(stack.status, StackStatus::CreateComplete);
+    assert_eq!(stack.outputs[0].value, six.join(","));
+    // With two zones the fifth does not exist.
+    assert!(run(&["us-west-1a", "us-west-1c"]).is_err());
+}
