@@ -30,7 +30,8 @@ pub trait Regions: Send + Sync {
     /// The availability zones of `region` offered to this account.
     async fn availability_zones(&self, region: &RegionCode) -> CloudResult<Vec<AvailabilityZone>>;
 
-    /// Which of `types` are offered in `region` (in any of its zones).
+    /// Which of `types` are offered in `region` (in any of its zones), in
+    /// the order asked, each once.
     async fn instance_type_offerings(
         &self,
         region: &RegionCode,

@@ -34,6 +34,9 @@ pub struct Moto {
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
 
+/// moto's header for choosing the account a request acts in.
+pub const ACCOUNT_HEADER: &str = "x-moto-account-id";
+
 fn venv() -> PathBuf {
     std::env::var_os("PH_TEST_VENV")
         .map(PathBuf::from)
@@ -174,7 +177,7 @@ pub fn options(region: &str, account: &str) -> AwsOptions {
             "testing".into(),
             ph_installer::core::secret::Secret::new("testing"),
         )),
-        extra_headers: vec![("x-moto-account-id".into(), account.into())],
+        extra_headers: vec![(ACCOUNT_HEADER.into(), account.into())],
         skip_instance_metadata: true,
         // moto answers an operation it lacks with HTTP 500: fail at once.
         max_attempts: Some(1),

@@ -88,13 +88,13 @@ impl Regions for AwsPorts {
                 }
             }
         }
-        offered.sort();
-        offered.dedup();
-        Ok(types
-            .iter()
-            .filter(|t| offered.contains(t))
-            .cloned()
-            .collect())
+        let mut out: Vec<String> = Vec::new();
+        for t in types.iter().filter(|t| offered.contains(t)) {
+            if !out.contains(t) {
+                out.push(t.clone());
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -233,6 +233,18 @@ impl SandboxAccount {
         &self.shared.path
     }
 
+    /// Changes the account directly, as an operator would outside the
+    /// installer (a hosted zone made in the console, an instance launched by
+    /// hand): for arranging tests and demonstrations. No fault applies.
+    pub fn arrange<T>(
+        &self,
+        op: impl FnOnce(&mut AccountState, SystemTime) -> T,
+    ) -> CloudResult<T> {
+        self.shared.apply("arrange", Access::Write, |state, now| {
+            (Ok(op(state, now)), true)
+        })
+    }
+
     /// The sandbox's virtual time now.
     pub fn virtual_now(&self) -> SystemTime {
         let slot = self.shared.lock_loaded();
@@ -556,6 +568,17 @@ impl Shared {
         op: impl FnOnce(&mut AccountState, SystemTime) -> (CloudResult<T>, bool),
     ) -> CloudResult<T> {
         self.before_call(action).await?;
+        self.apply(action, access, op)
+    }
+
+    /// The account side of a call: the current state at the current
+    /// virtual time, saved when it changed.
+    fn apply<T>(
+        &self,
+        action: &str,
+        access: Access,
+        op: impl FnOnce(&mut AccountState, SystemTime) -> (CloudResult<T>, bool),
+    ) -> CloudResult<T> {
         // This machine failed, not AWS.
         let local = |e: SandboxError| CloudError::Local {
             detail: e.to_string(),

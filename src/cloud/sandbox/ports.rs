@@ -397,10 +397,20 @@ impl Instances for SandboxPorts {
     }
 }
 
+/// Public image parameters AWS publishes (a sample of the Amazon Linux ones).
+const PUBLIC_IMAGE_PARAMETERS: &[&str] = &[
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64",
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64",
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-minimal-kernel-default-x86_64",
+    "/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2",
+];
+
 /// AWS's public image parameters name one AMI per region; the sandbox makes
 /// up a stable one. Anything else is not found, as in SSM.
 fn public_image_id(region: &str, parameter: &str) -> CloudResult<String> {
-    if !parameter.starts_with("/aws/service/ami-") {
+    if !PUBLIC_IMAGE_PARAMETERS.contains(&parameter) {
         return Err(CloudError::not_found(format!(
             "ParameterNotFound: the SSM parameter {parameter}"
         )));

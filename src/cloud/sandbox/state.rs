@@ -344,6 +344,58 @@ impl AccountState {
     }
 }
 
+impl AccountState {
+    /// A public or private hosted zone named `name`, as CreateHostedZone
+    /// makes it (NS and SOA records); returns its bare id.
+    pub fn add_zone(&mut self, name: &str, private: bool, now: SystemTime) -> String {
+        let name = fqdn(name);
+        let id = format!(
+            "Z{}",
+            super::cfn::ids::hex(&[&name, &self.zones.len().to_string(), "zone"], 20)
+                .to_uppercase()
+        );
+        self.zones.push(Zone::new(&id, &name, private, now));
+        id
+    }
+
+    /// A running instance in `region`, as RunInstances makes it (IMDSv1
+    /// still allowed, hop limit 1, AWS's defaults); returns its id.
+    pub fn add_instance(
+        &mut self,
+        region: &RegionCode,
+        instance_type: &str,
+        tags: Vec<Tag>,
+    ) -> String {
+        let list = self.instances.entry(region.to_string()).or_default();
+        let id = format!(
+            "i-{}",
+            super::cfn::ids::hex(&[region.as_str(), &list.len().to_string(), "instance"], 17)
+        );
+        list.push(StoredInstance {
+            instance: Instance {
+                id: id.clone(),
+                name: tags
+                    .iter()
+                    .find(|t| t.key == "Name")
+                    .map(|t| t.value.clone()),
+                state: "running".into(),
+                instance_type: instance_type.into(),
+                availability_zone: Some(format!("{region}a")),
+                tags,
+                metadata: MetadataOptions {
+                    http_tokens: HttpTokens::Optional,
+                    hop_limit: 1,
+                    endpoint_enabled: true,
+                    state: MetadataState::Applied,
+                },
+            },
+            metadata_applies_at: None,
+            stack: None,
+        });
+        id
+    }
+}
+
 impl Zone {
     fn new(id: &str, name: &str, private: bool, now: SystemTime) -> Zone {
         let soa = RecordSet {
@@ -470,13 +522,12 @@ impl AccountState {
         types: &[String],
     ) -> CloudResult<Vec<String>> {
         self.check_region_usable(region, actions::DESCRIBE_INSTANCE_TYPE_OFFERINGS)?;
-        let mut out: Vec<String> = types
-            .iter()
-            .filter(|t| offered(region.as_str(), t))
-            .cloned()
-            .collect();
-        out.sort();
-        out.dedup();
+        let mut out: Vec<String> = Vec::new();
+        for t in types.iter().filter(|t| offered(region.as_str(), t)) {
+            if !out.contains(t) {
+                out.push(t.clone());
+            }
+        }
         Ok(out)
     }
 }
