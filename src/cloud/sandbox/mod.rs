@@ -182,6 +182,7 @@ impl SandboxAccount {
             faults: opts.faults,
             calls: AtomicU64::new(0),
             loaded: Mutex::new(None),
+            noecho_written: Mutex::new(None),
         };
         {
             let _lock = shared.file_lock()?;
@@ -333,6 +334,9 @@ pub(crate) struct Shared {
     /// Calls made so far, for the deterministic throttle pattern.
     calls: AtomicU64,
     loaded: Mutex<Option<Loaded>>,
+    /// What this process last wrote to [`NOECHO_FILE`], to skip rewriting it
+    /// unchanged on every save.
+    noecho_written: Mutex<Option<Vec<u8>>>,
 }
 
 impl Shared {
@@ -460,7 +464,15 @@ impl Shared {
             return Ok(());
         }
         let json = serde_json::to_vec(&kept).expect("strings serialize");
+        let mut last = self
+            .noecho_written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if last.as_deref() == Some(json.as_slice()) && path.exists() {
+            return Ok(());
+        }
         write_private_atomic(&path, &json)?;
+        *last = Some(json);
         Ok(())
     }
 

@@ -202,7 +202,7 @@ async fn regional_services_of_a_region_not_opted_in_are_refused() {
 }
 
 #[tokio::test]
-async fn offerings_return_only_the_requested_types_the_region_offers() {
+async fn offerings_return_only_the_requested_types_the_region_offers_in_the_order_asked() {
     let f = Fixture::new();
     let r = &f.home().regions;
     let asked = strings(&["t3.small", "m7i.large", "r7g.xlarge", "x9.huge"]);
@@ -210,17 +210,17 @@ async fn offerings_return_only_the_requested_types_the_region_offers() {
         .instance_type_offerings(&code("us-east-1"), &asked)
         .await
         .unwrap();
-    assert_eq!(east, strings(&["m7i.large", "r7g.xlarge", "t3.small"]));
+    assert_eq!(east, strings(&["t3.small", "m7i.large", "r7g.xlarge"]));
     let west = r
         .instance_type_offerings(&code("us-west-1"), &asked)
         .await
         .unwrap();
-    assert_eq!(west, strings(&["m7i.large", "t3.small"]));
+    assert_eq!(west, strings(&["t3.small", "m7i.large"]));
     let zurich = r
         .instance_type_offerings(&code("eu-central-2"), &asked)
         .await
         .unwrap();
-    assert_eq!(zurich, strings(&["r7g.xlarge", "t3.small"]));
+    assert_eq!(zurich, strings(&["t3.small", "r7g.xlarge"]));
 }
 
 #[test]
