@@ -349,6 +349,17 @@ mod tests {
         assert!(!s.fail.is_empty());
         assert!(s.throttle.is_some() && s.latency.is_some());
         assert!(s.expire_credentials.is_some() && s.slow.is_some());
+        assert!(s.lag.is_some() && !s.fail_change_set.is_empty());
+        assert!(!s.interrupt.is_empty() && !s.deny.is_empty());
+        assert!(s.fail.iter().any(|f| f.code.is_some()));
+        // Every section the script knows is shown: a new one must join the README.
+        let shown = serde_json::to_value(&s).unwrap();
+        for (key, value) in shown.as_object().unwrap() {
+            assert!(
+                !(value.is_null() || value.as_array().is_some_and(Vec::is_empty)),
+                "the README's fault script leaves out [{key}]"
+            );
+        }
     }
 
     #[test]
