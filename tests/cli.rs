@@ -392,3 +392,38 @@ fn doctor_prints_each_check_the_moment_it_has_finished() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn doctor_fails_when_the_accounts_block_public_access_would_break_the_media_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = ph_installer::store::StateDir::open(dir.path(), true).unwrap();
+    {
+        let account = ph_installer::cloud::sandbox::SandboxAccount::open(
+            ph_installer::cloud::sandbox::SandboxOptions {
+                dir: state.sandbox_account_dir(),
+                speed: 30.0,
+                faults: Default::default(),
+            },
+        )
+        .unwrap();
+        account
+            .arrange(|s, _| {
+                s.set_public_access_block(Some(ph_installer::cloud::types::PublicAccessBlock {
+                    block_public_acls: true,
+                    ignore_public_acls: true,
+                    block_public_policy: true,
+                    restrict_public_buckets: true,
+                }))
+            })
+            .unwrap();
+    }
+    let out = run(dir.path(), &["--sandbox", "doctor"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[FAIL] s3-public"), "{stdout}");
+    assert!(stdout.contains("BlockPublicPolicy"), "{stdout}");
+    assert!(
+        stdout.contains("aws s3control put-public-access-block --account-id 111122223333"),
+        "{stdout}"
+    );
+}

@@ -228,6 +228,43 @@ async fn identity_names_a_12_digit_account_and_aws_tells_the_time(a: TestAccount
     assert!(skew < Duration::from_secs(60), "skew {skew:?}");
 }
 
+// ---------------------------------------------------------------- account settings
+
+both!(
+    account_a_service_linked_role_is_created_once_then_found_there,
+    account_block_public_access_reads_none_until_an_administrator_sets_it,
+);
+
+async fn account_a_service_linked_role_is_created_once_then_found_there(a: TestAccount) {
+    let cloud = a.cloud("us-east-1").await;
+    let service = "opensearchservice.amazonaws.com";
+    let first = cloud.account.create_service_linked_role(service).await;
+    assert_eq!(first.unwrap(), ServiceRoleOutcome::Created);
+    let again = cloud.account.create_service_linked_role(service).await;
+    assert_eq!(again.unwrap(), ServiceRoleOutcome::AlreadyExisted);
+    // The role is the account's, not the region's.
+    let elsewhere = a.cloud("eu-west-1").await;
+    let there = elsewhere.account.create_service_linked_role(service).await;
+    assert_eq!(there.unwrap(), ServiceRoleOutcome::AlreadyExisted);
+}
+
+async fn account_block_public_access_reads_none_until_an_administrator_sets_it(a: TestAccount) {
+    let cloud = a.cloud("us-east-1").await;
+    let me = cloud.identity.caller_identity().await.unwrap().account;
+    assert_eq!(cloud.account.public_access_block(&me).await.unwrap(), None);
+    let all = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: false,
+    };
+    a.block_public_access(all).await;
+    assert_eq!(
+        cloud.account.public_access_block(&me).await.unwrap(),
+        Some(all)
+    );
+}
+
 // ---------------------------------------------------------------- certificates
 
 both!(

@@ -69,6 +69,16 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
     .unwrap();
     let code: RegionCode = region.parse().unwrap();
     let cloud = account.cloud(code.clone());
+    // A fresh account: the roles no service creates for itself come first.
+    let roles = ph_installer::runtime::setup::service_linked_roles(&cloud, clock.as_ref())
+        .await
+        .unwrap();
+    assert!(
+        roles
+            .iter()
+            .all(|(_, outcome)| *outcome == ServiceRoleOutcome::Created),
+        "{roles:?}"
+    );
 
     // What the installer works out before anything is created.
     let offered: Vec<OfferedZone> = cloud

@@ -28,6 +28,9 @@ pub const UPDATE_TERMINATION_PROTECTION: &str = "cloudformation:UpdateTerminatio
 pub const DESCRIBE_INSTANCES: &str = "ec2:DescribeInstances";
 pub const MODIFY_INSTANCE_METADATA_OPTIONS: &str = "ec2:ModifyInstanceMetadataOptions";
 pub const GET_PARAMETER: &str = "ssm:GetParameter";
+pub const CREATE_SERVICE_LINKED_ROLE: &str = "iam:CreateServiceLinkedRole";
+/// S3 Control's GetPublicAccessBlock, for the account (not a bucket).
+pub const GET_ACCOUNT_PUBLIC_ACCESS_BLOCK: &str = "s3:GetAccountPublicAccessBlock";
 
 /// Every action above.
 pub const ALL: &[&str] = &[
@@ -57,6 +60,8 @@ pub const ALL: &[&str] = &[
     DESCRIBE_INSTANCES,
     MODIFY_INSTANCE_METADATA_OPTIONS,
     GET_PARAMETER,
+    CREATE_SERVICE_LINKED_ROLE,
+    GET_ACCOUNT_PUBLIC_ACCESS_BLOCK,
 ];
 
 #[cfg(test)]
@@ -65,7 +70,16 @@ mod tests {
 
     #[test]
     fn every_action_is_written_as_a_policy_line_grants_it() {
-        let services = ["ec2", "sts", "acm", "route53", "cloudformation", "ssm"];
+        let services = [
+            "ec2",
+            "sts",
+            "acm",
+            "route53",
+            "cloudformation",
+            "ssm",
+            "iam",
+            "s3",
+        ];
         for a in ALL {
             let (service, call) = a.split_once(':').expect("service:Action");
             assert!(services.contains(&service), "{a}");
@@ -86,6 +100,7 @@ mod tests {
         // Both adapters write actions through these constants only: a quoted
         // "service:Action" anywhere else in them is a second spelling.
         let sources = [
+            include_str!("aws/account.rs"),
             include_str!("aws/certificates.rs"),
             include_str!("aws/dns.rs"),
             include_str!("aws/instances.rs"),
@@ -104,6 +119,8 @@ mod tests {
                 "\"route53:",
                 "\"cloudformation:",
                 "\"ssm:",
+                "\"iam:",
+                "\"s3:",
             ] {
                 assert!(
                     !src.contains(prefix),

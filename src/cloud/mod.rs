@@ -163,6 +163,21 @@ pub trait Instances: Send + Sync {
     async fn public_image_id(&self, parameter: &str) -> CloudResult<String>;
 }
 
+/// Account-wide settings the install's services depend on, outside any
+/// stack: IAM's service-linked roles and S3's account Block Public Access.
+#[async_trait]
+pub trait AccountSettings: Send + Sync {
+    /// Creates the service-linked role of `service` (its principal, e.g.
+    /// `opensearchservice.amazonaws.com`). A role that already exists is
+    /// not an error: [`ServiceRoleOutcome::AlreadyExisted`].
+    async fn create_service_linked_role(&self, service: &str) -> CloudResult<ServiceRoleOutcome>;
+
+    /// The account's S3 Block Public Access settings; `None` when the
+    /// account has none (each bucket's own settings then decide).
+    async fn public_access_block(&self, account_id: &str)
+    -> CloudResult<Option<PublicAccessBlock>>;
+}
+
 /// One account in one region, through whichever adapter is in use.
 #[derive(Clone)]
 pub struct Cloud {
@@ -173,13 +188,14 @@ pub struct Cloud {
     pub dns: Arc<dyn Dns>,
     pub stacks: Arc<dyn Stacks>,
     pub instances: Arc<dyn Instances>,
+    pub account: Arc<dyn AccountSettings>,
 }
 
 impl Cloud {
     /// Binds one adapter that implements every port.
     pub fn from_ports<P>(region: RegionCode, ports: Arc<P>) -> Cloud
     where
-        P: Regions + Identity + Certificates + Dns + Stacks + Instances + 'static,
+        P: Regions + Identity + Certificates + Dns + Stacks + Instances + AccountSettings + 'static,
     {
         Cloud {
             region,
@@ -188,7 +204,8 @@ impl Cloud {
             certificates: ports.clone(),
             dns: ports.clone(),
             stacks: ports.clone(),
-            instances: ports,
+            instances: ports.clone(),
+            account: ports,
         }
     }
 }

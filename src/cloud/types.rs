@@ -546,3 +546,13 @@ mod tests {
         assert_eq!(request.parameters[0].value.expose(), Some(value));
     }
 }
+
+/// What CreateServiceLinkedRole did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceRoleOutcome {
+    Created,
+    /// The account had the role already (AWS: "has been taken in this account").
+    AlreadyExisted,
+}
+
+pub use crate::core::account::PublicAccessBlock;

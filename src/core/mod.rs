@@ -1,6 +1,7 @@
 //! The pure core: no I/O, no clock, no async runtime, no SDK types.
 //! Everything here is tested with plain `#[test]`s.
 
+pub mod account;
 pub mod answers;
 pub mod blueprint;
 pub mod doctor;

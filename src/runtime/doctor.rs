@@ -82,7 +82,7 @@ async fn cloud_checks(
                 "Could not set up the AWS connection.",
                 e.to_string(),
             ));
-            for id in ["identity", "region", "endpoint", "clock"] {
+            for id in ["identity", "region", "endpoint", "clock", "s3-public"] {
                 checks.push(Check::skipped(id, "skipped: no AWS connection"));
             }
             return None;
@@ -125,6 +125,7 @@ async fn cloud_checks(
                 ),
             ));
             checks.push(clock_check(connected).await);
+            checks.push(public_access_check(connected, &id.account).await);
             return Some(code);
         }
         Err(e) => {
@@ -184,7 +185,28 @@ async fn cloud_checks(
             checks.push(clock_check(connected).await);
         }
     }
+    checks.push(Check::skipped(
+        "s3-public",
+        "skipped: the account's S3 settings are read once the installer knows who it is",
+    ));
     Some(code)
+}
+
+/// Whether the account's S3 Block Public Access lets the media bucket's
+/// `public/` prefix be served, as deployment guide 9.2 promises.
+async fn public_access_check(connected: &Session, account: &str) -> Check {
+    let read = patiently(connected.clock.as_ref(), Backoff::default(), || {
+        connected.cloud.account.public_access_block(account)
+    })
+    .await;
+    match read {
+        Ok(block) => crate::core::account::public_access(block.as_ref(), account),
+        Err(e) => Check::fail(
+            "s3-public",
+            "Could not read the account's S3 Block Public Access settings.",
+            e.to_string(),
+        ),
+    }
 }
 
 /// `text` with its first letter capitalised, to open a sentence.

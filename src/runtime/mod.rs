@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod progress;
 pub mod regions;
 pub mod retry;
+pub mod setup;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use ph_installer::clock::ManualClock;
 use ph_installer::cloud::Cloud;
+use ph_installer::cloud::aws::EndpointAsGiven;
 use ph_installer::cloud::sandbox::faults::FaultScript;
 use ph_installer::cloud::sandbox::{SandboxAccount, SandboxOptions};
-use ph_installer::cloud::types::Tag;
+use ph_installer::cloud::types::{PublicAccessBlock, Tag};
 
 use super::moto;
 
@@ -147,6 +148,41 @@ impl TestAccount {
                     .await
                     .unwrap();
                 out.instances()[0].instance_id().unwrap().to_string()
+            }
+        }
+    }
+
+    /// Sets the account's S3 Block Public Access, outside the ports (as an
+    /// administrator would).
+    pub async fn block_public_access(&self, block: PublicAccessBlock) {
+        match &self.sandbox {
+            Some((_, _, account)) => account
+                .arrange(|state, _| state.set_public_access_block(Some(block)))
+                .unwrap(),
+            None => {
+                let account = self.moto_account.clone();
+                let conf = aws_sdk_s3control::config::Builder::from(&moto::sdk("us-east-1").await)
+                    .endpoint_resolver(EndpointAsGiven(moto::moto().url.clone()))
+                    .build();
+                aws_sdk_s3control::Client::from_conf(conf)
+                    .put_public_access_block()
+                    .account_id(&account)
+                    .public_access_block_configuration(
+                        aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+                            .block_public_acls(block.block_public_acls)
+                            .ignore_public_acls(block.ignore_public_acls)
+                            .block_public_policy(block.block_public_policy)
+                            .restrict_public_buckets(block.restrict_public_buckets)
+                            .build(),
+                    )
+                    .customize()
+                    .mutate_request(move |r| {
+                        r.headers_mut()
+                            .insert(moto::ACCOUNT_HEADER, account.clone());
+                    })
+                    .send()
+                    .await
+                    .unwrap();
             }
         }
     }

@@ -2,6 +2,8 @@
 //! appear. `connect` settles the region and credentials the way the AWS CLI
 //! does, and returns a [`Cloud`] whose ports speak domain types.
 
+mod account;
+pub use account::EndpointAsGiven;
 mod certificates;
 mod dns;
 pub(crate) mod error;
@@ -330,6 +332,8 @@ pub(crate) struct AwsPorts {
     route53: aws_sdk_route53::Client,
     cfn: aws_sdk_cloudformation::Client,
     ssm: aws_sdk_ssm::Client,
+    iam: aws_sdk_iam::Client,
+    s3control: aws_sdk_s3control::Client,
 }
 
 impl AwsPorts {
@@ -370,6 +374,19 @@ impl AwsPorts {
                     .interceptor(wire.clone())
                     .build(),
             ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(sdk)
+                    .interceptor(wire.clone())
+                    .build(),
+            ),
+            s3control: {
+                let mut conf =
+                    aws_sdk_s3control::config::Builder::from(sdk).interceptor(wire.clone());
+                if let Some(url) = &session.endpoint_override {
+                    conf = conf.endpoint_resolver(account::EndpointAsGiven(url.clone()));
+                }
+                aws_sdk_s3control::Client::from_conf(conf.build())
+            },
             sdk: sdk.clone(),
             wire,
             region,

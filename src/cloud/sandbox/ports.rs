@@ -13,7 +13,8 @@ use super::state::{ACCOUNT_ID, AccountState, INSTALLER_INSTANCE_ID};
 use super::{Access, Shared};
 use crate::cloud::types::*;
 use crate::cloud::{
-    Certificates, CloudError, CloudResult, Dns, Identity, Instances, Regions, Stacks,
+    AccountSettings, Certificates, CloudError, CloudResult, Dns, Identity, Instances, Regions,
+    Stacks,
 };
 use crate::core::region::RegionCode;
 
@@ -44,12 +45,14 @@ impl SandboxPorts {
                     .availability_zones(&region)
                     .map(|z| z.into_iter().map(|z| z.name).collect())
                     .unwrap_or_default();
+                let roles = state.service_role_names();
                 let engine = state.stacks.entry(region.to_string()).or_insert_with(|| {
                     let mut engine = CfnEngine::new(ACCOUNT_ID, region.as_str());
                     engine.set_faults(faults);
                     engine
                 });
                 engine.set_zones(zones);
+                engine.set_service_roles(roles);
                 if access == Access::Write {
                     return (op(engine, now), true);
                 }
@@ -325,6 +328,32 @@ impl Stacks for SandboxPorts {
             |e, now| e.set_termination_protection(now, stack, enabled),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl AccountSettings for SandboxPorts {
+    async fn create_service_linked_role(&self, service: &str) -> CloudResult<ServiceRoleOutcome> {
+        self.shared
+            .call(
+                actions::CREATE_SERVICE_LINKED_ROLE,
+                Access::Write,
+                |s, _| s.create_service_linked_role(service),
+            )
+            .await
+    }
+
+    async fn public_access_block(
+        &self,
+        account_id: &str,
+    ) -> CloudResult<Option<PublicAccessBlock>> {
+        self.shared
+            .call(
+                actions::GET_ACCOUNT_PUBLIC_ACCESS_BLOCK,
+                Access::Read,
+                |s, _| s.public_access_block(account_id),
+            )
+            .await
     }
 }
 

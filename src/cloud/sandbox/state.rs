@@ -111,6 +111,13 @@ pub struct AccountState {
     /// How often each `[[interrupt]]` of the fault script has fired.
     #[serde(default)]
     pub interrupts_fired: BTreeMap<String, u32>,
+    /// IAM's service-linked roles: role name -> the service's principal.
+    /// A fresh account has none.
+    #[serde(default)]
+    pub service_roles: BTreeMap<String, String>,
+    /// S3 Block Public Access for the whole account; `None`: not set.
+    #[serde(default)]
+    pub public_access_block: Option<PublicAccessBlock>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -296,6 +303,8 @@ impl AccountState {
             instances,
             stacks: BTreeMap::new(),
             interrupts_fired: BTreeMap::new(),
+            service_roles: BTreeMap::new(),
+            public_access_block: None,
         }
     }
 
@@ -1185,4 +1194,71 @@ fn instance_not_found(id: &str) -> CloudError {
     CloudError::not_found(format!(
         "EC2 instance {id} (InvalidInstanceID.NotFound: The instance ID '{id}' does not exist)"
     ))
+}
+
+/// The role IAM creates for each service principal the install relies on,
+/// as `iam create-service-linked-role --aws-service-name` names it.
+const SERVICE_ROLE_NAMES: &[(&str, &str)] = &[
+    (
+        "opensearchservice.amazonaws.com",
+        "AWSServiceRoleForAmazonOpenSearchService",
+    ),
+    (
+        "es.amazonaws.com",
+        "AWSServiceRoleForAmazonElasticsearchService",
+    ),
+    ("kafka.amazonaws.com", "AWSServiceRoleForKafka"),
+    ("elasticache.amazonaws.com", "AWSServiceRoleForElastiCache"),
+    ("rds.amazonaws.com", "AWSServiceRoleForRDS"),
+    ("eks.amazonaws.com", "AWSServiceRoleForAmazonEKS"),
+    (
+        "eks-nodegroup.amazonaws.com",
+        "AWSServiceRoleForAmazonEKSNodegroup",
+    ),
+    ("autoscaling.amazonaws.com", "AWSServiceRoleForAutoScaling"),
+    (
+        "elasticloadbalancing.amazonaws.com",
+        "AWSServiceRoleForElasticLoadBalancing",
+    ),
+];
+
+impl AccountState {
+    /// CreateServiceLinkedRole: IAM refuses a second role for the same
+    /// service with InvalidInput ("has been taken"), which the port reports
+    /// as [`ServiceRoleOutcome::AlreadyExisted`].
+    pub fn create_service_linked_role(&mut self, service: &str) -> CloudResult<ServiceRoleOutcome> {
+        let Some((_, role)) = SERVICE_ROLE_NAMES.iter().find(|(s, _)| *s == service) else {
+            return Err(CloudError::invalid(
+                actions::CREATE_SERVICE_LINKED_ROLE,
+                format!("Cannot find Service Linked Role template for {service}"),
+            ));
+        };
+        if self.service_roles.contains_key(*role) {
+            return Ok(ServiceRoleOutcome::AlreadyExisted);
+        }
+        self.service_roles
+            .insert(role.to_string(), service.to_string());
+        Ok(ServiceRoleOutcome::Created)
+    }
+
+    /// S3 Control GetPublicAccessBlock for `account_id`.
+    pub fn public_access_block(&self, account_id: &str) -> CloudResult<Option<PublicAccessBlock>> {
+        if account_id != ACCOUNT_ID {
+            return Err(CloudError::AccessDenied {
+                action: actions::GET_ACCOUNT_PUBLIC_ACCESS_BLOCK.into(),
+                detail: format!("account {account_id} is not the caller's account"),
+            });
+        }
+        Ok(self.public_access_block)
+    }
+
+    /// Sets the account's Block Public Access, as an administrator would.
+    pub fn set_public_access_block(&mut self, block: Option<PublicAccessBlock>) {
+        self.public_access_block = block;
+    }
+
+    /// Role names of the account's service-linked roles.
+    pub fn service_role_names(&self) -> Vec<String> {
+        self.service_roles.keys().cloned().collect()
+    }
 }

@@ -1940,3 +1940,87 @@ async fn local_failures_are_not_reported_as_aws_outages() {
         "{msg}"
     );
 }
+
+const SEARCH_IN_A_VPC: &str = r#"
+Resources:
+  Domain:
+    Type: AWS::OpenSearchService::Domain
+    Metadata: {SandboxDurationSeconds: 60}
+    Properties:
+      VPCOptions:
+        SubnetIds: [subnet-1]
+"#;
+
+fn search_change_set(name: &str) -> ChangeSetRequest {
+    ChangeSetRequest {
+        stack_name: "search".into(),
+        change_set_name: name.into(),
+        kind: if name == "install" {
+            ChangeSetKind::Create
+        } else {
+            ChangeSetKind::Update
+        },
+        template_body: SEARCH_IN_A_VPC.into(),
+        parameters: vec![],
+        tags: vec![],
+        capabilities: vec![],
+        on_stack_failure: None,
+        client_token: None,
+        description: None,
+    }
+}
+
+#[tokio::test]
+async fn an_opensearch_domain_in_a_vpc_fails_in_a_fresh_account_until_its_service_linked_role_exists()
+ {
+    use crate::core::stack::StackStatus;
+    let f = Fixture::new();
+    let cloud = f.home();
+    run_change_set(&cloud, &f, &search_change_set("install")).await;
+    let events = cloud.stacks.stack_events("search", None).await.unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e.logical_id == "Domain" && e.status.as_str() == "CREATE_FAILED")
+        .expect("the domain failed");
+    let reason = failed.status_reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.contains("you must enable a service-linked role")
+            && reason.contains("HandlerErrorCode: InvalidRequest"),
+        "{reason}"
+    );
+    assert_eq!(status(&cloud, "search").await, StackStatus::CreateFailed);
+
+    let created = cloud
+        .account
+        .create_service_linked_role("opensearchservice.amazonaws.com")
+        .await
+        .unwrap();
+    assert_eq!(created, ServiceRoleOutcome::Created);
+    // The retry the deploy engine makes: an update of the failed stack.
+    let retry = run_change_set(&cloud, &f, &search_change_set("retry")).await;
+    assert_eq!(retry.status, ChangeSetStatus::CreateComplete, "{retry:?}");
+    assert_eq!(status(&cloud, "search").await, StackStatus::UpdateComplete);
+}
+
+#[tokio::test]
+async fn an_unknown_service_has_no_service_linked_role_and_the_account_starts_without_a_block() {
+    let f = Fixture::new();
+    let cloud = f.home();
+    let err = cloud
+        .account
+        .create_service_linked_role("nosuch.amazonaws.com")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Cannot find Service Linked Role template for nosuch.amazonaws.com"),
+        "{err}"
+    );
+    let block = cloud.account.public_access_block(ACCOUNT_ID).await.unwrap();
+    assert_eq!(block, None);
+    let other = cloud.account.public_access_block("999988887777").await;
+    assert!(
+        matches!(other, Err(CloudError::AccessDenied { .. })),
+        "{other:?}"
+    );
+}

@@ -29,6 +29,8 @@ pub struct Env<'a> {
     pub region: &'a str,
     /// The region's availability zones, as EC2 lists them.
     pub zones: &'a [String],
+    /// The account's service-linked roles, by role name.
+    pub service_roles: &'a [String],
     pub faults: &'a [ResourceFault],
     /// How often each fault has fired (key: `logical/phase`).
     pub fault_counts: &'a mut BTreeMap<String, u32>,
@@ -66,6 +68,33 @@ pub fn handler_message(f: &ResourceFault, request_token: &str) -> String {
         f.reason,
         f.code.as_deref().unwrap_or("GeneralServiceException")
     )
+}
+
+/// The service-linked role OpenSearch Service needs to place a domain in a
+/// VPC. Unlike most services, it is not created for the caller when a
+/// domain is created through CloudFormation.
+pub const OPENSEARCH_SERVICE_ROLE: &str = "AWSServiceRoleForAmazonOpenSearchService";
+
+/// Why creating `res` fails in an account without a service-linked role it
+/// needs, as the resource handler reports it.
+fn missing_service_role(res: &Res, env: &Env<'_>, stack_id: &str, logical: &str) -> Option<String> {
+    let in_vpc = res.rtype == "AWS::OpenSearchService::Domain"
+        && res.props.get("VPCOptions").is_some_and(|v| !v.is_null());
+    if !in_vpc
+        || env
+            .service_roles
+            .iter()
+            .any(|r| r == OPENSEARCH_SERVICE_ROLE)
+    {
+        return None;
+    }
+    let request_token = ids::uuid_like(&[stack_id, logical, "service-linked-role"]);
+    Some(format!(
+        "Resource handler returned message: \"Invalid request provided: Before you can proceed, \
+         you must enable a service-linked role to give Amazon OpenSearch Service permissions \
+         to access your VPC. (Service: OpenSearch, Status Code: 400)\" (RequestToken: \
+         {request_token}, HandlerErrorCode: InvalidRequest)"
+    ))
 }
 
 /// What CloudFormation says of an update that would replace a resource
@@ -819,6 +848,11 @@ fn complete_at(stack: &mut StackState, env: &mut Env<'_>, at: SystemTime) {
         let fault = t
             .error
             .clone()
+            .or_else(|| {
+                (phase == FaultPhase::Create)
+                    .then(|| missing_service_role(&t.target, env, &stack.id, l))
+                    .flatten()
+            })
             .or_else(|| env.take_fault(&stack.id, l, phase));
         let ok = fault.is_none();
         // A create that failed leaves no physical resource behind.

@@ -76,6 +76,10 @@ pub struct CfnEngine {
     /// The region's availability zones as EC2 lists them (`Fn::GetAZs`).
     #[serde(default)]
     zones: Vec<String>,
+    /// The service-linked roles the account has (their role names), which
+    /// some resources need before they can be created.
+    #[serde(skip)]
+    service_roles: Vec<String>,
     #[serde(default)]
     stacks: Vec<StackState>,
     /// Every ClientRequestToken used in this region, by stack name.
@@ -170,6 +174,11 @@ impl CfnEngine {
         self.zones = zones;
     }
 
+    /// The account's service-linked roles, by role name.
+    pub fn set_service_roles(&mut self, roles: Vec<String>) {
+        self.service_roles = roles;
+    }
+
     /// NoEcho parameter values the engine holds, by digest, for the sandbox
     /// account to persist separately from the engine's state.
     pub fn noecho_values(&self) -> Vec<(String, Secret)> {
@@ -203,6 +212,7 @@ impl CfnEngine {
             account,
             region,
             zones,
+            service_roles,
             faults,
             fault_counts,
             change_set_faults,
@@ -214,6 +224,7 @@ impl CfnEngine {
             account,
             region,
             zones,
+            service_roles,
             faults,
             fault_counts,
             secrets,
@@ -285,6 +296,7 @@ impl CfnEngine {
             account,
             region,
             zones,
+            service_roles,
             faults,
             fault_counts,
             stacks,
@@ -296,6 +308,7 @@ impl CfnEngine {
                 account,
                 region,
                 zones,
+                service_roles,
                 faults,
                 fault_counts,
                 secrets,
