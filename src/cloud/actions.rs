@@ -28,6 +28,10 @@ pub const UPDATE_TERMINATION_PROTECTION: &str = "cloudformation:UpdateTerminatio
 pub const DESCRIBE_INSTANCES: &str = "ec2:DescribeInstances";
 pub const MODIFY_INSTANCE_METADATA_OPTIONS: &str = "ec2:ModifyInstanceMetadataOptions";
 pub const GET_PARAMETER: &str = "ssm:GetParameter";
+pub const DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS: &str = "rds:DescribeOrderableDBInstanceOptions";
+pub const LIST_INSTANCE_TYPE_DETAILS: &str = "es:ListInstanceTypeDetails";
+pub const DESCRIBE_RESERVED_CACHE_NODES_OFFERINGS: &str =
+    "elasticache:DescribeReservedCacheNodesOfferings";
 pub const CREATE_SERVICE_LINKED_ROLE: &str = "iam:CreateServiceLinkedRole";
 /// S3 Control's GetPublicAccessBlock, for the account (not a bucket).
 pub const GET_ACCOUNT_PUBLIC_ACCESS_BLOCK: &str = "s3:GetAccountPublicAccessBlock";
@@ -60,6 +64,9 @@ pub const ALL: &[&str] = &[
     DESCRIBE_INSTANCES,
     MODIFY_INSTANCE_METADATA_OPTIONS,
     GET_PARAMETER,
+    DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS,
+    LIST_INSTANCE_TYPE_DETAILS,
+    DESCRIBE_RESERVED_CACHE_NODES_OFFERINGS,
     CREATE_SERVICE_LINKED_ROLE,
     GET_ACCOUNT_PUBLIC_ACCESS_BLOCK,
 ];
@@ -79,6 +86,9 @@ mod tests {
             "ssm",
             "iam",
             "s3",
+            "rds",
+            "es",
+            "elasticache",
         ];
         for a in ALL {
             let (service, call) = a.split_once(':').expect("service:Action");
@@ -105,6 +115,7 @@ mod tests {
             include_str!("aws/dns.rs"),
             include_str!("aws/instances.rs"),
             include_str!("aws/mod.rs"),
+            include_str!("aws/offerings.rs"),
             include_str!("aws/regions.rs"),
             include_str!("aws/stacks.rs"),
             include_str!("sandbox/ports.rs"),
@@ -121,6 +132,9 @@ mod tests {
                 "\"ssm:",
                 "\"iam:",
                 "\"s3:",
+                "\"rds:",
+                "\"es:",
+                "\"elasticache:",
             ] {
                 assert!(
                     !src.contains(prefix),

@@ -178,6 +178,24 @@ pub trait AccountSettings: Send + Sync {
     -> CloudResult<Option<PublicAccessBlock>>;
 }
 
+/// Which instance types the managed services sell in the session's region.
+#[async_trait]
+pub trait ServiceOfferings: Send + Sync {
+    /// RDS: whether a `class` instance of `engine` `version` can be ordered.
+    async fn db_instance_class_offered(
+        &self,
+        engine: &str,
+        version: &str,
+        class: &str,
+    ) -> CloudResult<bool>;
+    /// OpenSearch Service: the instance types offered for `engine_version`
+    /// (e.g. `OpenSearch_2.19`).
+    async fn search_instance_types(&self, engine_version: &str) -> CloudResult<Vec<String>>;
+    /// ElastiCache: whether `node_type` has reserved-node offerings here,
+    /// the only per-region listing of node types ElastiCache has.
+    async fn cache_node_type_listed(&self, node_type: &str) -> CloudResult<bool>;
+}
+
 /// One account in one region, through whichever adapter is in use.
 #[derive(Clone)]
 pub struct Cloud {
@@ -189,13 +207,14 @@ pub struct Cloud {
     pub stacks: Arc<dyn Stacks>,
     pub instances: Arc<dyn Instances>,
     pub account: Arc<dyn AccountSettings>,
+    pub offerings: Arc<dyn ServiceOfferings>,
 }
 
 impl Cloud {
     /// Binds one adapter that implements every port.
     pub fn from_ports<P>(region: RegionCode, ports: Arc<P>) -> Cloud
     where
-        P: Regions + Identity + Certificates + Dns + Stacks + Instances + AccountSettings + 'static,
+        P: Regions + Identity + Certificates + Dns + Stacks + Instances + AccountSettings + ServiceOfferings + 'static,
     {
         Cloud {
             region,
@@ -205,7 +224,8 @@ impl Cloud {
             dns: ports.clone(),
             stacks: ports.clone(),
             instances: ports.clone(),
-            account: ports,
+            account: ports.clone(),
+            offerings: ports,
         }
     }
 }

@@ -45,7 +45,14 @@ pub async fn run(
         checks: Vec::new(),
         reporter,
     };
-    let region = cloud_checks(session, &mut report).await;
+    // The profile the operator chose, if the answers are readable; the
+    // answers check below reports them either way.
+    let chosen = state
+        .read_toml::<Answers>(&state.config_path())
+        .ok()
+        .flatten()
+        .and_then(|a| a.profile);
+    let region = cloud_checks(session, chosen.as_deref(), &mut report).await;
     // The local checks read files and may wait a moment for the lock's
     // holder to finish writing its record: off the async workers.
     let state = state.clone();
@@ -72,6 +79,7 @@ pub async fn run(
 /// Returns the region in use, when a connection could be set up.
 async fn cloud_checks(
     session: &Result<Session, ConnectFailure>,
+    chosen_profile: Option<&str>,
     checks: &mut Report<'_>,
 ) -> Option<RegionCode> {
     let connected = match session {
@@ -82,7 +90,7 @@ async fn cloud_checks(
                 "Could not set up the AWS connection.",
                 e.to_string(),
             ));
-            for id in ["identity", "region", "endpoint", "clock", "s3-public"] {
+            for id in ["identity", "region", "endpoint", "clock", "s3-public", "sizing"] {
                 checks.push(Check::skipped(id, "skipped: no AWS connection"));
             }
             return None;
@@ -126,6 +134,7 @@ async fn cloud_checks(
             ));
             checks.push(clock_check(connected).await);
             checks.push(public_access_check(connected, &id.account).await);
+            checks.push(sizing_check(connected, chosen_profile).await);
             return Some(code);
         }
         Err(e) => {
@@ -189,7 +198,35 @@ async fn cloud_checks(
         "s3-public",
         "skipped: the account's S3 settings are read once the installer knows who it is",
     ));
+    checks.push(Check::skipped(
+        "sizing",
+        "skipped: the services' offerings are read once the installer knows who it is",
+    ));
     Some(code)
+}
+
+/// Whether every profile's instance types are sold in the region.
+async fn sizing_check(connected: &Session, chosen: Option<&str>) -> Check {
+    let code = &connected.region.code;
+    let bp = match crate::core::blueprint::Blueprint::embedded() {
+        Ok(bp) => bp,
+        Err(e) => {
+            return Check::fail(
+                "sizing",
+                "The blueprint built into this binary does not parse.",
+                format!("{e}; this is a defect of the build, report it."),
+            );
+        }
+    };
+    match super::sizing::profile_fits(&connected.cloud, connected.clock.as_ref(), &bp, code).await
+    {
+        Ok(fits) => crate::core::blueprint::offerings::sizing_check(&fits, chosen, code.as_str()),
+        Err(e) => Check::fail(
+            "sizing",
+            format!("Could not ask the services of {code} which instance types they offer."),
+            e.to_string(),
+        ),
+    }
 }
 
 /// Whether the account's S3 Block Public Access lets the media bucket's

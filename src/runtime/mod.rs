@@ -10,6 +10,7 @@ pub mod progress;
 pub mod regions;
 pub mod retry;
 pub mod setup;
+pub mod sizing;
 
 use std::path::PathBuf;
 use std::sync::Arc;

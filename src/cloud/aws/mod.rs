@@ -8,6 +8,7 @@ mod certificates;
 mod dns;
 pub(crate) mod error;
 mod instances;
+mod offerings;
 mod regions;
 mod stacks;
 
@@ -334,6 +335,9 @@ pub(crate) struct AwsPorts {
     ssm: aws_sdk_ssm::Client,
     iam: aws_sdk_iam::Client,
     s3control: aws_sdk_s3control::Client,
+    rds: aws_sdk_rds::Client,
+    opensearch: aws_sdk_opensearch::Client,
+    elasticache: aws_sdk_elasticache::Client,
 }
 
 impl AwsPorts {
@@ -376,6 +380,21 @@ impl AwsPorts {
             ),
             iam: aws_sdk_iam::Client::from_conf(
                 aws_sdk_iam::config::Builder::from(sdk)
+                    .interceptor(wire.clone())
+                    .build(),
+            ),
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(sdk)
+                    .interceptor(wire.clone())
+                    .build(),
+            ),
+            opensearch: aws_sdk_opensearch::Client::from_conf(
+                aws_sdk_opensearch::config::Builder::from(sdk)
+                    .interceptor(wire.clone())
+                    .build(),
+            ),
+            elasticache: aws_sdk_elasticache::Client::from_conf(
+                aws_sdk_elasticache::config::Builder::from(sdk)
                     .interceptor(wire.clone())
                     .build(),
             ),

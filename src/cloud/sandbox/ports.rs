@@ -14,7 +14,7 @@ use super::{Access, Shared};
 use crate::cloud::types::*;
 use crate::cloud::{
     AccountSettings, Certificates, CloudError, CloudResult, Dns, Identity, Instances, Regions,
-    Stacks,
+    ServiceOfferings, Stacks,
 };
 use crate::core::region::RegionCode;
 
@@ -352,6 +352,45 @@ impl AccountSettings for SandboxPorts {
                 actions::GET_ACCOUNT_PUBLIC_ACCESS_BLOCK,
                 Access::Read,
                 |s, _| s.public_access_block(account_id),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl ServiceOfferings for SandboxPorts {
+    async fn db_instance_class_offered(
+        &self,
+        engine: &str,
+        version: &str,
+        class: &str,
+    ) -> CloudResult<bool> {
+        let region = &self.region;
+        self.shared
+            .call(
+                actions::DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS,
+                Access::Read,
+                |s, _| s.db_instance_class_offered(region, engine, version, class),
+            )
+            .await
+    }
+
+    async fn search_instance_types(&self, engine_version: &str) -> CloudResult<Vec<String>> {
+        let region = &self.region;
+        self.shared
+            .call(actions::LIST_INSTANCE_TYPE_DETAILS, Access::Read, |s, _| {
+                s.search_instance_types(region, engine_version)
+            })
+            .await
+    }
+
+    async fn cache_node_type_listed(&self, node_type: &str) -> CloudResult<bool> {
+        let region = &self.region;
+        self.shared
+            .call(
+                actions::DESCRIBE_RESERVED_CACHE_NODES_OFFERINGS,
+                Access::Read,
+                |s, _| s.cache_node_type_listed(region, node_type),
             )
             .await
     }

@@ -1262,3 +1262,62 @@ impl AccountState {
         self.service_roles.keys().cloned().collect()
     }
 }
+
+impl AccountState {
+    /// RDS DescribeOrderableDBInstanceOptions: PostgreSQL 15 to 17 on the
+    /// classes whose EC2 family the region offers.
+    pub fn db_instance_class_offered(
+        &self,
+        region: &RegionCode,
+        engine: &str,
+        version: &str,
+        class: &str,
+    ) -> CloudResult<bool> {
+        self.check_region_usable(region, actions::DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS)?;
+        let engine_known = engine == "postgres"
+            && ["15.", "16.", "17."].iter().any(|v| version.starts_with(v));
+        Ok(engine_known
+            && class
+                .strip_prefix("db.")
+                .is_some_and(|t| offered(region.as_str(), t)))
+    }
+
+    /// OpenSearch ListInstanceTypeDetails: `<type>.search` for the EC2
+    /// types the region offers, for OpenSearch 2.x engine versions.
+    pub fn search_instance_types(
+        &self,
+        region: &RegionCode,
+        engine_version: &str,
+    ) -> CloudResult<Vec<String>> {
+        self.check_region_usable(region, actions::LIST_INSTANCE_TYPE_DETAILS)?;
+        if !engine_version.starts_with("OpenSearch_2.") {
+            return Err(CloudError::invalid(
+                actions::LIST_INSTANCE_TYPE_DETAILS,
+                format!("Unsupported engine version {engine_version}"),
+            ));
+        }
+        let mut out = Vec::new();
+        for family in FAMILIES.iter().chain(BURSTABLE) {
+            let sizes = if BURSTABLE.contains(family) {
+                BURSTABLE_SIZES
+            } else {
+                SIZES
+            };
+            for size in sizes {
+                let t = format!("{family}.{size}");
+                if offered(region.as_str(), &t) {
+                    out.push(format!("{t}.search"));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// ElastiCache DescribeReservedCacheNodesOfferings, for one node type.
+    pub fn cache_node_type_listed(&self, region: &RegionCode, node_type: &str) -> CloudResult<bool> {
+        self.check_region_usable(region, actions::DESCRIBE_RESERVED_CACHE_NODES_OFFERINGS)?;
+        Ok(node_type
+            .strip_prefix("cache.")
+            .is_some_and(|t| offered(region.as_str(), t)))
+    }
+}

@@ -4,6 +4,7 @@
 //! so one executable ships all of it; nothing here reads files.
 
 pub mod manifest;
+pub mod offerings;
 pub mod plan;
 pub mod sizing;
 pub mod template;
