@@ -240,6 +240,7 @@ fn there_is_a_rule_for_every_security_promise() {
         "s3_tls_only",
         "noecho_not_in_outputs",
         "iam_roles_bounded",
+        "installer_least_privilege",
     ] {
         assert!(
             have.contains(&promise.to_string()),
