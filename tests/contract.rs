@@ -17,6 +17,12 @@ use support::accounts::{Backend, TestAccount};
 /// Contract tests run on the sandbox only, and why moto cannot run them.
 const SANDBOX_ONLY: &[(&str, &str)] = &[
     (
+        "offerings_each_service_says_which_types_it_sells_here",
+        "moto's RDS lists orderable options for aurora-postgresql and neptune only, and moto \
+         has no OpenSearch ListInstanceTypeDetails or ElastiCache \
+         DescribeReservedCacheNodesOfferings",
+    ),
+    (
         "stacks_a_failed_resource_leaves_create_failed_and_an_update_retries_it",
         "moto's CloudFormation never fails a resource",
     ),
@@ -262,6 +268,39 @@ async fn account_block_public_access_reads_none_until_an_administrator_sets_it(a
     assert_eq!(
         cloud.account.public_access_block(&me).await.unwrap(),
         Some(all)
+    );
+}
+
+// ---------------------------------------------------------------- service offerings
+
+sandbox_only!(offerings_each_service_says_which_types_it_sells_here);
+
+async fn offerings_each_service_says_which_types_it_sells_here(a: TestAccount) {
+    let cloud = a.cloud("eu-west-1").await;
+    let o = &cloud.offerings;
+    assert!(
+        o.db_instance_class_offered("postgres", "17.6", "db.r6g.large")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !o.db_instance_class_offered("postgres", "17.6", "db.x9.huge")
+            .await
+            .unwrap()
+    );
+    let search = o.search_instance_types("OpenSearch_2.19").await.unwrap();
+    assert!(search.iter().any(|t| t == "r6g.large.search"), "{search:?}");
+    assert!(search.iter().all(|t| t.ends_with(".search")), "{search:?}");
+    assert!(o.cache_node_type_listed("cache.r6g.large").await.unwrap());
+    assert!(!o.cache_node_type_listed("cache.x9.huge").await.unwrap());
+    // A family EC2 lacks in a region (r7g in us-west-1) no service sells there.
+    let newer = a.cloud("us-west-1").await;
+    assert!(
+        !newer
+            .offerings
+            .db_instance_class_offered("postgres", "17.6", "db.r7g.large")
+            .await
+            .unwrap()
     );
 }
 

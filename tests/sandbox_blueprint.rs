@@ -108,6 +108,9 @@ async fn deploy_everything(region: &str, profile: &str) -> Deployed {
         certificate_arn: Some(certificate_arn),
         domain: Some("shop.example.com".into()),
         admin_cidr: Some("203.0.113.0/24".into()),
+        // The evaluation install names no cluster administrator; the others do.
+        cluster_admin_arn: (profile != "evaluation")
+            .then(|| "arn:aws:iam::111122223333:role/ph-operators".to_string()),
         ..Answers::default()
     };
     let secrets: BTreeMap<String, Secret> = SECRETS

@@ -214,7 +214,15 @@ impl Cloud {
     /// Binds one adapter that implements every port.
     pub fn from_ports<P>(region: RegionCode, ports: Arc<P>) -> Cloud
     where
-        P: Regions + Identity + Certificates + Dns + Stacks + Instances + AccountSettings + ServiceOfferings + 'static,
+        P: Regions
+            + Identity
+            + Certificates
+            + Dns
+            + Stacks
+            + Instances
+            + AccountSettings
+            + ServiceOfferings
+            + 'static,
     {
         Cloud {
             region,

@@ -30,6 +30,10 @@ pub struct Answers {
     pub admin_cidr: Option<String>,
     /// The sizing profile of `assets/sizing.toml`.
     pub profile: Option<String>,
+    /// The IAM role or user that administers the EKS cluster's Kubernetes
+    /// API. Optional: unanswered, no one does (the installer never keeps
+    /// the cluster creator's admin access).
+    pub cluster_admin_arn: Option<String>,
 }
 
 /// The keys a blueprint manifest may read as `answers.<key>`.
@@ -40,6 +44,7 @@ pub const ANSWER_KEYS: &[&str] = &[
     "certificate_arn",
     "admin_cidr",
     "profile",
+    "cluster_admin_arn",
 ];
 
 impl Answers {
@@ -53,6 +58,8 @@ impl Answers {
             "certificate_arn" => self.certificate_arn.clone(),
             "admin_cidr" => self.admin_cidr.clone(),
             "profile" => self.profile.clone(),
+            // Optional: an empty value is the template's "no one".
+            "cluster_admin_arn" => Some(self.cluster_admin_arn.clone().unwrap_or_default()),
             _ => None,
         }
     }

@@ -90,7 +90,14 @@ async fn cloud_checks(
                 "Could not set up the AWS connection.",
                 e.to_string(),
             ));
-            for id in ["identity", "region", "endpoint", "clock", "s3-public", "sizing"] {
+            for id in [
+                "identity",
+                "region",
+                "endpoint",
+                "clock",
+                "s3-public",
+                "sizing",
+            ] {
                 checks.push(Check::skipped(id, "skipped: no AWS connection"));
             }
             return None;
@@ -218,8 +225,7 @@ async fn sizing_check(connected: &Session, chosen: Option<&str>) -> Check {
             );
         }
     };
-    match super::sizing::profile_fits(&connected.cloud, connected.clock.as_ref(), &bp, code).await
-    {
+    match super::sizing::profile_fits(&connected.cloud, connected.clock.as_ref(), &bp, code).await {
         Ok(fits) => crate::core::blueprint::offerings::sizing_check(&fits, chosen, code.as_str()),
         Err(e) => Check::fail(
             "sizing",

@@ -26,7 +26,9 @@ impl ServiceOfferings for AwsPorts {
             .max_records(20)
             .send()
             .await
-            .map_err(|e| map_sdk_error(actions::DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS, "RDS", e))?;
+            .map_err(|e| {
+                map_sdk_error(actions::DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS, "RDS", e)
+            })?;
         Ok(!out.orderable_db_instance_options().is_empty())
     }
 

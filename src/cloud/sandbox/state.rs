@@ -1274,8 +1274,8 @@ impl AccountState {
         class: &str,
     ) -> CloudResult<bool> {
         self.check_region_usable(region, actions::DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS)?;
-        let engine_known = engine == "postgres"
-            && ["15.", "16.", "17."].iter().any(|v| version.starts_with(v));
+        let engine_known =
+            engine == "postgres" && ["15.", "16.", "17."].iter().any(|v| version.starts_with(v));
         Ok(engine_known
             && class
                 .strip_prefix("db.")
@@ -1314,7 +1314,11 @@ impl AccountState {
     }
 
     /// ElastiCache DescribeReservedCacheNodesOfferings, for one node type.
-    pub fn cache_node_type_listed(&self, region: &RegionCode, node_type: &str) -> CloudResult<bool> {
+    pub fn cache_node_type_listed(
+        &self,
+        region: &RegionCode,
+        node_type: &str,
+    ) -> CloudResult<bool> {
         self.check_region_usable(region, actions::DESCRIBE_RESERVED_CACHE_NODES_OFFERINGS)?;
         Ok(node_type
             .strip_prefix("cache.")

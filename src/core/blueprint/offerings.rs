@@ -73,7 +73,10 @@ pub fn sized_types(bp: &Blueprint, profile: &Profile, az_count: u8) -> Result<Si
             pin("AWS::RDS::DBInstance", "EngineVersion")?,
             get("db_instance_class")?,
         ),
-        search: (pin("AWS::OpenSearchService::Domain", "EngineVersion")?, search),
+        search: (
+            pin("AWS::OpenSearchService::Domain", "EngineVersion")?,
+            search,
+        ),
         cache: get("cache_node_type")?,
         msk: get("msk_broker_instance_type")?,
     })
@@ -152,8 +155,7 @@ pub fn sizing_check(fits: &BTreeMap<String, Fit>, chosen: Option<&str>, region: 
         }
     }
     details.push(
-        "MSK broker types are not checked: AWS has no API that lists them per region."
-            .to_string(),
+        "MSK broker types are not checked: AWS has no API that lists them per region.".to_string(),
     );
     let names: Vec<&str> = fits.keys().map(String::as_str).collect();
     let check = match chosen {
@@ -220,12 +222,20 @@ mod tests {
         let prod = sized_types(&bp, &bp.sizing.profiles["production"], 3).unwrap();
         assert_eq!(prod.db.0, "postgres");
         assert!(prod.db.1.starts_with("17."), "{:?}", prod.db);
-        assert!(prod.search.0.starts_with("OpenSearch_"), "{:?}", prod.search);
+        assert!(
+            prod.search.0.starts_with("OpenSearch_"),
+            "{:?}",
+            prod.search
+        );
         // Production has dedicated masters, of another type than the data nodes.
         assert_eq!(prod.search.1.len(), 2, "{:?}", prod.search);
         let eval = sized_types(&bp, &bp.sizing.profiles["evaluation"], 2).unwrap();
         assert_eq!(eval.search.1.len(), 1, "no masters: {:?}", eval.search);
-        assert!(eval.ec2.iter().all(|t| !t.ends_with(".search")), "{:?}", eval.ec2);
+        assert!(
+            eval.ec2.iter().all(|t| !t.ends_with(".search")),
+            "{:?}",
+            eval.ec2
+        );
     }
 
     #[test]
@@ -238,14 +248,13 @@ mod tests {
         offered.db_class = false;
         let f = fit(&asked, &offered, "eu-west-1");
         assert!(
-            f.missing.iter().any(|m| m.starts_with("OpenSearch Service does not offer")
-                && m.ends_with("in eu-west-1")),
+            f.missing
+                .iter()
+                .any(|m| m.starts_with("OpenSearch Service does not offer")
+                    && m.ends_with("in eu-west-1")),
             "{f:?}"
         );
-        assert!(
-            f.missing.iter().any(|m| m.contains(&asked.db.2)),
-            "{f:?}"
-        );
+        assert!(f.missing.iter().any(|m| m.contains(&asked.db.2)), "{f:?}");
     }
 
     #[test]
@@ -261,8 +270,15 @@ mod tests {
         );
         let warn = sizing_check(&fits, None, "mx-central-1");
         assert_eq!(warn.status, CheckStatus::Warn);
-        assert!(warn.summary.starts_with("large cannot be installed"), "{}", warn.summary);
-        assert!(warn.details.iter().any(|d| d.contains("m7i.4xlarge")), "{warn:?}");
+        assert!(
+            warn.summary.starts_with("large cannot be installed"),
+            "{}",
+            warn.summary
+        );
+        assert!(
+            warn.details.iter().any(|d| d.contains("m7i.4xlarge")),
+            "{warn:?}"
+        );
         let chosen = sizing_check(&fits, Some("large"), "mx-central-1");
         assert_eq!(chosen.status, CheckStatus::Fail);
         let fine = sizing_check(&fits, Some("evaluation"), "mx-central-1");
