@@ -20,7 +20,7 @@ const SANDBOX_ONLY: &[(&str, &str)] = &[
         "offerings_each_service_says_which_types_it_sells_here",
         "moto's RDS lists orderable options for aurora-postgresql and neptune only, and moto \
          has no OpenSearch ListInstanceTypeDetails or ElastiCache \
-         DescribeReservedCacheNodesOfferings",
+         DescribeReservedCacheNodesOfferings or EKS DescribeAddonVersions",
     ),
     (
         "stacks_a_failed_resource_leaves_create_failed_and_an_update_retries_it",
@@ -293,6 +293,16 @@ async fn offerings_each_service_says_which_types_it_sells_here(a: TestAccount) {
     assert!(search.iter().all(|t| t.ends_with(".search")), "{search:?}");
     assert!(o.cache_node_type_listed("cache.r6g.large").await.unwrap());
     assert!(!o.cache_node_type_listed("cache.x9.huge").await.unwrap());
+    let csi = o
+        .addon_settings("aws-ebs-csi-driver", "1.34")
+        .await
+        .unwrap()
+        .expect("EKS has the EBS CSI driver for 1.34");
+    assert!(csi.keys.iter().any(|k| k == "controller"), "{csi:?}");
+    assert_eq!(
+        o.addon_settings("no-such-addon", "1.34").await.unwrap(),
+        None
+    );
     // A family EC2 lacks in a region (r7g in us-west-1) no service sells there.
     let newer = a.cloud("us-west-1").await;
     assert!(

@@ -32,6 +32,8 @@ pub const DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS: &str = "rds:DescribeOrderableD
 pub const LIST_INSTANCE_TYPE_DETAILS: &str = "es:ListInstanceTypeDetails";
 pub const DESCRIBE_RESERVED_CACHE_NODES_OFFERINGS: &str =
     "elasticache:DescribeReservedCacheNodesOfferings";
+pub const DESCRIBE_ADDON_VERSIONS: &str = "eks:DescribeAddonVersions";
+pub const DESCRIBE_ADDON_CONFIGURATION: &str = "eks:DescribeAddonConfiguration";
 pub const CREATE_SERVICE_LINKED_ROLE: &str = "iam:CreateServiceLinkedRole";
 /// S3 Control's GetPublicAccessBlock, for the account (not a bucket).
 pub const GET_ACCOUNT_PUBLIC_ACCESS_BLOCK: &str = "s3:GetAccountPublicAccessBlock";
@@ -67,6 +69,8 @@ pub const ALL: &[&str] = &[
     DESCRIBE_ORDERABLE_DB_INSTANCE_OPTIONS,
     LIST_INSTANCE_TYPE_DETAILS,
     DESCRIBE_RESERVED_CACHE_NODES_OFFERINGS,
+    DESCRIBE_ADDON_VERSIONS,
+    DESCRIBE_ADDON_CONFIGURATION,
     CREATE_SERVICE_LINKED_ROLE,
     GET_ACCOUNT_PUBLIC_ACCESS_BLOCK,
 ];
@@ -89,6 +93,7 @@ mod tests {
             "rds",
             "es",
             "elasticache",
+            "eks",
         ];
         for a in ALL {
             let (service, call) = a.split_once(':').expect("service:Action");
@@ -135,6 +140,7 @@ mod tests {
                 "\"rds:",
                 "\"es:",
                 "\"elasticache:",
+                "\"eks:",
             ] {
                 assert!(
                     !src.contains(prefix),

@@ -194,6 +194,14 @@ pub trait ServiceOfferings: Send + Sync {
     /// ElastiCache: whether `node_type` has reserved-node offerings here,
     /// the only per-region listing of node types ElastiCache has.
     async fn cache_node_type_listed(&self, node_type: &str) -> CloudResult<bool>;
+    /// EKS: the default version of add-on `addon` for Kubernetes
+    /// `kubernetes_version`, and the top-level settings its configuration
+    /// schema accepts; `None` when EKS has no such add-on for that version.
+    async fn addon_settings(
+        &self,
+        addon: &str,
+        kubernetes_version: &str,
+    ) -> CloudResult<Option<AddonSettings>>;
 }
 
 /// One account in one region, through whichever adapter is in use.

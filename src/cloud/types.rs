@@ -556,3 +556,11 @@ pub enum ServiceRoleOutcome {
 }
 
 pub use crate::core::account::PublicAccessBlock;
+
+/// What one version of an EKS add-on accepts as configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddonSettings {
+    pub version: String,
+    /// The configuration schema's top-level properties.
+    pub keys: Vec<String>,
+}

@@ -142,6 +142,7 @@ async fn cloud_checks(
             checks.push(clock_check(connected).await);
             checks.push(public_access_check(connected, &id.account).await);
             checks.push(sizing_check(connected, chosen_profile).await);
+            checks.push(addon_check(connected).await);
             return Some(code);
         }
         Err(e) => {
@@ -209,7 +210,45 @@ async fn cloud_checks(
         "sizing",
         "skipped: the services' offerings are read once the installer knows who it is",
     ));
+    checks.push(Check::skipped(
+        "eks-addons",
+        "skipped: the EKS add-ons are read once the installer knows who it is",
+    ));
     Some(code)
+}
+
+/// Whether the EKS add-ons accept the settings the templates give them.
+async fn addon_check(connected: &Session) -> Check {
+    let code = connected.region.code.as_str();
+    let bp = match crate::core::blueprint::Blueprint::embedded() {
+        Ok(bp) => bp,
+        Err(e) => {
+            return Check::fail(
+                "eks-addons",
+                "The blueprint built into this binary does not parse.",
+                format!("{e}; this is a defect of the build, report it."),
+            );
+        }
+    };
+    let (k8s, wanted) = crate::core::blueprint::offerings::addon_configurations(&bp);
+    let mut found = Vec::new();
+    for (addon, _) in &wanted {
+        let settings = patiently(connected.clock.as_ref(), Backoff::default(), || {
+            connected.cloud.offerings.addon_settings(addon, &k8s)
+        })
+        .await;
+        match settings {
+            Ok(s) => found.push((addon.clone(), s.map(|s| (s.version, s.keys)))),
+            Err(e) => {
+                return Check::fail(
+                    "eks-addons",
+                    format!("Could not ask EKS in {code} what its add-ons accept."),
+                    e.to_string(),
+                );
+            }
+        }
+    }
+    crate::core::blueprint::offerings::addon_check(&k8s, &wanted, &found, code)
 }
 
 /// Whether every profile's instance types are sold in the region.

@@ -338,6 +338,7 @@ pub(crate) struct AwsPorts {
     rds: aws_sdk_rds::Client,
     opensearch: aws_sdk_opensearch::Client,
     elasticache: aws_sdk_elasticache::Client,
+    eks: aws_sdk_eks::Client,
 }
 
 impl AwsPorts {
@@ -395,6 +396,11 @@ impl AwsPorts {
             ),
             elasticache: aws_sdk_elasticache::Client::from_conf(
                 aws_sdk_elasticache::config::Builder::from(sdk)
+                    .interceptor(wire.clone())
+                    .build(),
+            ),
+            eks: aws_sdk_eks::Client::from_conf(
+                aws_sdk_eks::config::Builder::from(sdk)
                     .interceptor(wire.clone())
                     .build(),
             ),

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::AwsPorts;
 use super::error::map_sdk_error;
 use crate::cloud::actions;
+use crate::cloud::types::AddonSettings;
 use crate::cloud::{CloudResult, ServiceOfferings};
 
 #[async_trait]
@@ -76,5 +77,54 @@ impl ServiceOfferings for AwsPorts {
                 )
             })?;
         Ok(!out.reserved_cache_nodes_offerings().is_empty())
+    }
+
+    async fn addon_settings(
+        &self,
+        addon: &str,
+        kubernetes_version: &str,
+    ) -> CloudResult<Option<AddonSettings>> {
+        let out = self
+            .eks
+            .describe_addon_versions()
+            .addon_name(addon)
+            .kubernetes_version(kubernetes_version)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(actions::DESCRIBE_ADDON_VERSIONS, "EKS", e))?;
+        let default = out
+            .addons()
+            .iter()
+            .flat_map(|a| a.addon_versions())
+            .find(|v| {
+                v.compatibilities()
+                    .iter()
+                    .any(|c| c.default_version() && c.cluster_version() == Some(kubernetes_version))
+            })
+            .and_then(|v| v.addon_version());
+        let Some(version) = default else {
+            return Ok(None);
+        };
+        let conf = self
+            .eks
+            .describe_addon_configuration()
+            .addon_name(addon)
+            .addon_version(version)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(actions::DESCRIBE_ADDON_CONFIGURATION, "EKS", e))?;
+        let keys = conf
+            .configuration_schema()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+            .and_then(|v| {
+                v.get("properties")?
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect())
+            })
+            .unwrap_or_default();
+        Ok(Some(AddonSettings {
+            version: version.to_string(),
+            keys,
+        }))
     }
 }

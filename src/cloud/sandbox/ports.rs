@@ -384,6 +384,20 @@ impl ServiceOfferings for SandboxPorts {
             .await
     }
 
+    async fn addon_settings(
+        &self,
+        addon: &str,
+        kubernetes_version: &str,
+    ) -> CloudResult<Option<AddonSettings>> {
+        let region = &self.region;
+        self.shared
+            .call(actions::DESCRIBE_ADDON_VERSIONS, Access::Read, |s, _| {
+                s.check_region_usable(region, actions::DESCRIBE_ADDON_VERSIONS)?;
+                Ok(super::state::addon_settings(addon, kubernetes_version))
+            })
+            .await
+    }
+
     async fn cache_node_type_listed(&self, node_type: &str) -> CloudResult<bool> {
         let region = &self.region;
         self.shared

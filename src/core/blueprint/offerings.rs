@@ -198,6 +198,137 @@ pub fn sizing_check(fits: &BTreeMap<String, Fit>, chosen: Option<&str>, region: 
     details.into_iter().fold(check, Check::detail)
 }
 
+/// The EKS add-ons the templates configure: (the Kubernetes version
+/// eks.yaml pins by default, [(add-on, the top-level settings its
+/// ConfigurationValues use)]).
+pub fn addon_configurations(bp: &Blueprint) -> (String, Vec<(String, Vec<String>)>) {
+    let mut version = String::new();
+    let mut addons = Vec::new();
+    for t in bp.templates.values() {
+        if let Some(v) = t
+            .body
+            .pointer("/Parameters/KubernetesVersion/Default")
+            .and_then(Value::as_str)
+        {
+            version = v.to_string();
+        }
+        let Some(resources) = t.body.get("Resources").and_then(Value::as_object) else {
+            continue;
+        };
+        for r in resources.values() {
+            if r.get("Type").and_then(Value::as_str) != Some("AWS::EKS::Addon") {
+                continue;
+            }
+            let props = &r["Properties"];
+            let Some(name) = props.get("AddonName").and_then(Value::as_str) else {
+                continue;
+            };
+            let text = match props.get("ConfigurationValues") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(v) => v.get("Fn::Sub").and_then(Value::as_str).map(str::to_string),
+                None => None,
+            };
+            let keys = text
+                .map(|t| without_substitutions(&t))
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+                .unwrap_or_default();
+            addons.push((name.to_string(), keys));
+        }
+    }
+    (version, addons)
+}
+
+/// `text` with every `${...}` of an Fn::Sub replaced by a plain word.
+fn without_substitutions(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => {
+                out.push('x');
+                rest = &rest[start + end + 1..];
+            }
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An add-on's default version and the settings it accepts; `None` when
+/// EKS has no such add-on for the Kubernetes version.
+pub type AddonFound = Option<(String, Vec<String>)>;
+
+/// The `eks-addons` check: every setting the templates give an add-on is one
+/// the add-on's default version accepts, or CreateAddon fails ("is not
+/// defined in the schema") after the cluster and its nodes exist.
+/// `found` holds, per add-on, (its default version, its settings) or `None`
+/// when EKS has no such add-on for the Kubernetes version.
+pub fn addon_check(
+    kubernetes_version: &str,
+    wanted: &[(String, Vec<String>)],
+    found: &[(String, AddonFound)],
+    region: &str,
+) -> Check {
+    const ID: &str = "eks-addons";
+    let mut problems = Vec::new();
+    let mut fine = Vec::new();
+    for (addon, keys) in wanted {
+        match found
+            .iter()
+            .find(|(a, _)| a == addon)
+            .and_then(|(_, f)| f.as_ref())
+        {
+            None => problems.push(format!(
+                "EKS in {region} has no {addon} add-on for Kubernetes {kubernetes_version}"
+            )),
+            Some((version, accepted)) => {
+                let refused: Vec<&str> = keys
+                    .iter()
+                    .filter(|k| !accepted.contains(k))
+                    .map(String::as_str)
+                    .collect();
+                if refused.is_empty() {
+                    fine.push(format!("{addon} {version}"));
+                } else {
+                    problems.push(format!(
+                        "{addon} {version} does not accept the setting{} {} that eks.yaml gives it",
+                        if refused.len() == 1 { "" } else { "s" },
+                        refused.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Check::pass(
+            ID,
+            format!(
+                "The EKS add-ons accept the templates' settings for Kubernetes \
+                 {kubernetes_version}: {}.",
+                fine.join(", ")
+            ),
+        );
+    }
+    let check = Check::fail(
+        ID,
+        format!(
+            "The eks stack would fail in {region} after its cluster and nodes exist: {}.",
+            problems.join("; ")
+        ),
+        "This build's templates need an add-on setting EKS does not take here. Report it with \
+         this output; an install would stop at the eks stack. (The EBS CSI driver's \
+         storageClasses setting is what makes its volumes use the cluster key.)",
+    );
+    fine.into_iter()
+        .fold(check, |c, f| c.detail(format!("Accepted: {f}.")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +416,60 @@ mod tests {
         assert_eq!(fine.status, CheckStatus::Warn, "large still does not fit");
         fits.remove("large");
         assert_eq!(sizing_check(&fits, None, "x").status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn the_ebs_csi_drivers_settings_are_read_from_eks_yaml() {
+        let (version, addons) = addon_configurations(&bp());
+        assert!(version.starts_with("1."), "{version}");
+        let csi = addons
+            .iter()
+            .find(|(a, _)| a == "aws-ebs-csi-driver")
+            .expect("eks.yaml configures the EBS CSI driver");
+        assert!(csi.1.contains(&"storageClasses".to_string()), "{csi:?}");
+    }
+
+    #[test]
+    fn an_add_on_setting_eks_does_not_accept_fails_naming_it_before_anything_is_created() {
+        let wanted = vec![(
+            "aws-ebs-csi-driver".to_string(),
+            vec!["controller".to_string(), "storageClasses".to_string()],
+        )];
+        let accepts = |keys: &[&str]| {
+            vec![(
+                "aws-ebs-csi-driver".to_string(),
+                Some((
+                    "v1.40.0-eksbuild.1".to_string(),
+                    keys.iter().map(|k| k.to_string()).collect(),
+                )),
+            )]
+        };
+        let ok = addon_check(
+            "1.34",
+            &wanted,
+            &accepts(&["controller", "storageClasses"]),
+            "x",
+        );
+        assert_eq!(ok.status, CheckStatus::Pass, "{ok:?}");
+        let bad = addon_check("1.34", &wanted, &accepts(&["controller"]), "eu-west-1");
+        assert_eq!(bad.status, CheckStatus::Fail);
+        assert!(
+            bad.summary
+                .contains("does not accept the setting storageClasses"),
+            "{}",
+            bad.summary
+        );
+        let none = addon_check(
+            "1.34",
+            &wanted,
+            &[("aws-ebs-csi-driver".to_string(), None)],
+            "eu-west-1",
+        );
+        assert!(
+            none.summary.contains("has no aws-ebs-csi-driver add-on"),
+            "{}",
+            none.summary
+        );
     }
 
     #[test]
