@@ -58,6 +58,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info)]
     pub log_level: LogLevel,
 
+    /// Draw the wizard with ASCII borders and symbols only (also chosen when
+    /// the locale is not UTF-8).
+    #[arg(long, global = true)]
+    pub ascii: bool,
+
     /// Output format for commands: plain text, or one JSON object per line.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

@@ -11,3 +11,4 @@ pub mod headless;
 pub mod logging;
 pub mod runtime;
 pub mod store;
+pub mod tui;

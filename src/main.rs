@@ -70,15 +70,19 @@ fn run() -> Exit {
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), sandbox = settings.sandbox, state_dir = %state.root().display(), "ph-installer started");
 
-    let Some(command) = cli.command else {
-        eprintln!(
-            "The interactive install wizard is not in this build yet.\n\
-             Available now:\n  ph-installer{s} doctor    check identity, region, endpoint, state dir and clock\n  \
-             ph-installer{s} regions   list the commercial regions this account can use",
-            s = if settings.sandbox { " --sandbox" } else { "" }
-        );
-        return Exit::Refused;
-    };
+    let command = cli.command;
+    if command.is_none() {
+        use std::io::IsTerminal;
+        if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+            eprintln!(
+                "The install wizard needs a terminal (stdin and stdout are not one here).\n\
+                 Without one:\n  ph-installer{s} doctor    check identity, region, endpoint, state dir and clock\n  \
+                 ph-installer{s} regions   list the commercial regions this account can use",
+                s = if settings.sandbox { " --sandbox" } else { "" }
+            );
+            return Exit::Refused;
+        }
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -98,6 +102,18 @@ fn run() -> Exit {
             } else {
                 Exit::Failed
             }
+        };
+        let Some(command) = command else {
+            return match session {
+                Ok(session) => {
+                    ph_installer::tui::run(session, ph_installer::tui::Options { ascii: g.ascii })
+                        .await
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    refused(&e)
+                }
+            };
         };
         match command {
             Command::Doctor => {

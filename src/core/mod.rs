@@ -12,3 +12,4 @@ pub mod regions;
 pub mod secret;
 pub mod stack;
 pub mod text;
+pub mod wizard;

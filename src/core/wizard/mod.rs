@@ -1,0 +1,446 @@
+//! The install wizard as a pure state machine: [`Wizard::handle`] takes a
+//! message (a key, a result the runtime brings back) and returns effects as
+//! data (load this, save that). It never waits and never does I/O, so every
+//! step, validator and transition is tested without a runtime or a terminal.
+
+use super::answers::Answers;
+use super::install_name::parse_install_name;
+use super::region::{RegionCode, RegionRefusal, parse_region};
+use super::regions::RegionRow;
+
+#[cfg(test)]
+mod tests;
+
+/// A key as the wizard understands it; the front end maps terminal events
+/// to these, so the core knows nothing of crossterm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Enter,
+    Esc,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Tab,
+    BackTab,
+    Backspace,
+    /// Ctrl-C: leave at once, from anywhere.
+    Interrupt,
+}
+
+/// The wizard's screens, in order. Screens after [`Step::Region`] arrive in
+/// later builds; [`Step::Domain`] says so and keeps what was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    Welcome,
+    Region,
+    Domain,
+}
+
+impl Step {
+    pub const ALL: [Step; 3] = [Step::Welcome, Step::Region, Step::Domain];
+
+    /// The first step whose answer is missing: where a resumed wizard opens.
+    pub fn resume_at(answers: &Answers) -> Step {
+        if answers.install_name.is_none() {
+            Step::Welcome
+        } else if answers.region.is_none() {
+            Step::Region
+        } else {
+            Step::Domain
+        }
+    }
+
+    fn back(self) -> Step {
+        match self {
+            Step::Welcome | Step::Region => Step::Welcome,
+            Step::Domain => Step::Region,
+        }
+    }
+}
+
+/// Who the installer acts as, as `doctor` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    /// Where the credentials came from.
+    pub credentials: String,
+}
+
+/// Something the runtime is fetching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Load<T> {
+    Pending,
+    Ready(T),
+    /// What went wrong and what to do, as the error says it.
+    Failed(String),
+}
+
+impl<T> Load<T> {
+    pub fn ready(&self) -> Option<&T> {
+        match self {
+            Load::Ready(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+}
+
+/// Messages into the wizard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Key(Key),
+    Identity(Result<Identity, String>),
+    Regions(Result<Vec<RegionRow>, String>),
+    /// The answers were written (or not: the error says why).
+    Saved(Result<(), String>),
+}
+
+/// What the wizard asks the runtime to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    LoadIdentity,
+    LoadRegions,
+    /// Write the answers to `config.toml`.
+    Save(Answers),
+    /// Point the session at this region for everything after.
+    UseRegion(RegionCode),
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wizard {
+    pub step: Step,
+    pub answers: Answers,
+    pub identity: Load<Identity>,
+    pub regions: Load<Vec<RegionRow>>,
+    /// The session's region and why it was chosen (preselected on the
+    /// region screen).
+    pub session_region: RegionCode,
+    pub region_why: String,
+    /// The install name as typed.
+    pub name_input: String,
+    pub name_error: Option<String>,
+    /// What the operator typed to filter the regions.
+    pub filter: String,
+    /// Index into [`Wizard::visible_regions`].
+    pub cursor: usize,
+    /// Why the region typed or chosen cannot be used.
+    pub region_error: Option<String>,
+    /// The last save failed: what to do.
+    pub save_error: Option<String>,
+    pub overlay: Option<Overlay>,
+    pub done: bool,
+}
+
+impl Wizard {
+    /// A wizard resumed from `answers`, and the loads it starts with.
+    pub fn new(
+        answers: Answers,
+        session_region: RegionCode,
+        region_why: String,
+    ) -> (Wizard, Vec<Effect>) {
+        let step = Step::resume_at(&answers);
+        let name_input = answers
+            .install_name
+            .as_ref()
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default();
+        let mut w = Wizard {
+            step,
+            answers,
+            identity: Load::Pending,
+            regions: Load::Pending,
+            session_region,
+            region_why,
+            name_input,
+            name_error: None,
+            filter: String::new(),
+            cursor: 0,
+            region_error: None,
+            save_error: None,
+            overlay: None,
+            done: false,
+        };
+        w.place_cursor_on_chosen();
+        (w, vec![Effect::LoadIdentity, Effect::LoadRegions])
+    }
+
+    /// The regions the filter lets through, in the table's order.
+    pub fn visible_regions(&self) -> Vec<&RegionRow> {
+        let Some(rows) = self.regions.ready() else {
+            return Vec::new();
+        };
+        let f = self.filter.trim().to_ascii_lowercase();
+        let mut visible: Vec<&RegionRow> = rows
+            .iter()
+            .filter(|r| {
+                f.is_empty()
+                    || r.code.as_str().contains(&f)
+                    || r.name
+                        .as_deref()
+                        .is_some_and(|n| n.to_ascii_lowercase().contains(&f))
+                    || group_of(&r.geography).to_ascii_lowercase().contains(&f)
+            })
+            .collect();
+        visible.sort_by_key(|r| group_rank(&r.geography));
+        visible
+    }
+
+    /// The region under the cursor.
+    pub fn selected_region(&self) -> Option<&RegionRow> {
+        self.visible_regions().get(self.cursor).copied()
+    }
+
+    pub fn handle(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Identity(r) => {
+                self.identity = match r {
+                    Ok(i) => Load::Ready(i),
+                    Err(e) => Load::Failed(e),
+                };
+                vec![]
+            }
+            Msg::Regions(r) => {
+                self.regions = match r {
+                    Ok(rows) => Load::Ready(rows),
+                    Err(e) => Load::Failed(e),
+                };
+                self.place_cursor_on_chosen();
+                vec![]
+            }
+            Msg::Saved(r) => {
+                self.save_error = r.err();
+                vec![]
+            }
+            Msg::Key(k) => self.key(k),
+        }
+    }
+
+    fn key(&mut self, k: Key) -> Vec<Effect> {
+        if k == Key::Interrupt {
+            self.done = true;
+            return vec![Effect::Quit];
+        }
+        if let Some(Overlay::Help) = self.overlay {
+            // Any key closes the help; it does nothing else.
+            self.overlay = None;
+            return vec![];
+        }
+        if k == Key::Char('?') {
+            self.overlay = Some(Overlay::Help);
+            return vec![];
+        }
+        match self.step {
+            Step::Welcome => self.welcome_key(k),
+            Step::Region => self.region_key(k),
+            Step::Domain => match k {
+                Key::Esc | Key::BackTab => self.go(self.step.back()),
+                Key::Char('q') => {
+                    self.done = true;
+                    vec![Effect::Quit]
+                }
+                _ => vec![],
+            },
+        }
+    }
+
+    fn go(&mut self, step: Step) -> Vec<Effect> {
+        self.step = step;
+        if step == Step::Region {
+            self.place_cursor_on_chosen();
+        }
+        vec![]
+    }
+
+    fn welcome_key(&mut self, k: Key) -> Vec<Effect> {
+        if let Load::Failed(_) = self.identity {
+            // Nothing can be done without credentials: Enter tries again.
+            return match k {
+                Key::Enter => {
+                    self.identity = Load::Pending;
+                    vec![Effect::LoadIdentity]
+                }
+                Key::Esc => {
+                    self.done = true;
+                    vec![Effect::Quit]
+                }
+                _ => vec![],
+            };
+        }
+        match k {
+            Key::Char(c) if !c.is_control() => {
+                if self.name_input.chars().count() < 40 {
+                    self.name_input.push(c);
+                }
+                self.name_error = None;
+                vec![]
+            }
+            Key::Backspace => {
+                self.name_input.pop();
+                self.name_error = None;
+                vec![]
+            }
+            Key::Enter | Key::Tab => match parse_install_name(&self.name_input) {
+                Ok(name) => {
+                    self.name_error = None;
+                    self.answers.install_name = Some(name);
+                    self.go(Step::Region);
+                    vec![Effect::Save(self.answers.clone())]
+                }
+                Err(refusal) => {
+                    self.name_error = Some(refusal.to_string());
+                    vec![]
+                }
+            },
+            _ => vec![],
+        }
+    }
+
+    fn region_key(&mut self, k: Key) -> Vec<Effect> {
+        let count = self.visible_regions().len();
+        let filtering = !self.filter.is_empty();
+        match k {
+            Key::Esc if filtering => {
+                self.set_filter(String::new());
+                vec![]
+            }
+            Key::Esc | Key::BackTab => self.go(self.step.back()),
+            Key::Up | Key::Char('k') if k == Key::Up || !filtering => {
+                self.cursor = self.cursor.saturating_sub(1);
+                self.region_error = None;
+                vec![]
+            }
+            Key::Down | Key::Char('j') if k == Key::Down || !filtering => {
+                if self.cursor + 1 < count {
+                    self.cursor += 1;
+                }
+                self.region_error = None;
+                vec![]
+            }
+            Key::PageUp => {
+                self.cursor = self.cursor.saturating_sub(10);
+                vec![]
+            }
+            Key::PageDown => {
+                self.cursor = (self.cursor + 10).min(count.saturating_sub(1));
+                vec![]
+            }
+            Key::Home => {
+                self.cursor = 0;
+                vec![]
+            }
+            Key::End => {
+                self.cursor = count.saturating_sub(1);
+                vec![]
+            }
+            Key::Backspace => {
+                let mut f = self.filter.clone();
+                f.pop();
+                self.set_filter(f);
+                vec![]
+            }
+            Key::Char(c) if c.is_ascii_alphanumeric() || c == '-' || c == ' ' => {
+                let mut f = self.filter.clone();
+                f.push(c);
+                self.set_filter(f);
+                vec![]
+            }
+            Key::Enter | Key::Tab => self.choose_region(),
+            _ => vec![],
+        }
+    }
+
+    fn set_filter(&mut self, filter: String) {
+        self.filter = filter;
+        self.cursor = 0;
+        self.region_error = self.refusal_of_filter().map(|r| r.to_string());
+    }
+
+    /// A filter that is a whole region code the rules refuse (GovCloud,
+    /// China, an ISO partition, an availability zone) says why, instead of
+    /// just matching nothing.
+    fn refusal_of_filter(&self) -> Option<RegionRefusal> {
+        let f = self.filter.trim();
+        if f.is_empty() || f.contains(' ') || !self.visible_regions().is_empty() {
+            return None;
+        }
+        match parse_region(f) {
+            Err(RegionRefusal::Unknown { .. }) | Err(RegionRefusal::Empty) => None,
+            Err(r) => Some(r),
+            Ok(code) => Some(RegionRefusal::NotInAccount {
+                code: code.to_string(),
+            }),
+        }
+    }
+
+    fn choose_region(&mut self) -> Vec<Effect> {
+        let Some(row) = self.selected_region().cloned() else {
+            if self.region_error.is_none() && self.regions.ready().is_some() {
+                self.region_error = Some(format!(
+                    "No region matches '{}'. Backspace to change the filter, Esc to clear it.",
+                    self.filter.trim()
+                ));
+            }
+            return vec![];
+        };
+        if let Err(refusal) = super::region::check_opt_in(
+            &row.code,
+            row.opt_in.unwrap_or(super::region::OptInStatus::NotOptedIn),
+            row.name.as_deref(),
+        ) {
+            self.region_error = Some(refusal.to_string());
+            return vec![];
+        }
+        self.region_error = None;
+        self.answers.region = Some(row.code.clone());
+        self.go(Step::Domain);
+        vec![
+            Effect::Save(self.answers.clone()),
+            Effect::UseRegion(row.code),
+        ]
+    }
+
+    /// Puts the cursor on the saved region, else the session's region.
+    fn place_cursor_on_chosen(&mut self) {
+        let want = self
+            .answers
+            .region
+            .clone()
+            .unwrap_or_else(|| self.session_region.clone());
+        if let Some(i) = self.visible_regions().iter().position(|r| r.code == want) {
+            self.cursor = i;
+        }
+    }
+}
+
+/// The deployment guide's groups, in its order; regions of a group this
+/// build does not know come last.
+pub const GROUPS: &[&str] = &[
+    "North America",
+    "Europe",
+    "Asia Pacific",
+    "Middle East & Africa",
+    "South America",
+];
+
+fn group_rank(geography: &str) -> usize {
+    let g = group_of(geography);
+    GROUPS.iter().position(|x| *x == g).unwrap_or(GROUPS.len())
+}
+
+/// The deployment guide's region groups.
+pub fn group_of(geography: &str) -> &str {
+    match geography {
+        "Middle East" | "Africa" => "Middle East & Africa",
+        other => other,
+    }
+}

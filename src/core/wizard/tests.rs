@@ -1,0 +1,298 @@
+use super::*;
+use crate::core::region::OptInStatus;
+
+fn row(code: &str, name: &str, geography: &str, opt_in: OptInStatus) -> RegionRow {
+    RegionRow {
+        code: code.parse().unwrap(),
+        name: Some(name.into()),
+        geography: geography.into(),
+        opt_in: Some(opt_in),
+        az_count: Some(3),
+    }
+}
+
+fn rows() -> Vec<RegionRow> {
+    vec![
+        row(
+            "us-east-1",
+            "US East (N. Virginia)",
+            "North America",
+            OptInStatus::OptInNotRequired,
+        ),
+        row(
+            "us-west-1",
+            "US West (N. California)",
+            "North America",
+            OptInStatus::OptInNotRequired,
+        ),
+        row(
+            "eu-west-1",
+            "Europe (Ireland)",
+            "Europe",
+            OptInStatus::OptInNotRequired,
+        ),
+        row(
+            "eu-south-2",
+            "Europe (Spain)",
+            "Europe",
+            OptInStatus::NotOptedIn,
+        ),
+        row(
+            "me-central-1",
+            "Middle East (UAE)",
+            "Middle East",
+            OptInStatus::OptedIn,
+        ),
+        row(
+            "af-south-1",
+            "Africa (Cape Town)",
+            "Africa",
+            OptInStatus::NotOptedIn,
+        ),
+    ]
+}
+
+fn wizard(answers: Answers) -> Wizard {
+    let (mut w, effects) = Wizard::new(answers, "us-east-1".parse().unwrap(), "the flag".into());
+    assert_eq!(effects, vec![Effect::LoadIdentity, Effect::LoadRegions]);
+    w.handle(Msg::Identity(Ok(Identity {
+        account: "111122223333".into(),
+        arn: "arn:aws:sts::111122223333:assumed-role/x/y".into(),
+        credentials: "instance role".into(),
+    })));
+    w.handle(Msg::Regions(Ok(rows())));
+    w
+}
+
+fn typed(w: &mut Wizard, text: &str) -> Vec<Effect> {
+    text.chars()
+        .flat_map(|c| w.handle(Msg::Key(Key::Char(c))))
+        .collect()
+}
+
+fn press(w: &mut Wizard, k: Key) -> Vec<Effect> {
+    w.handle(Msg::Key(k))
+}
+
+#[test]
+fn a_fresh_wizard_opens_on_welcome_and_a_resumed_one_at_the_first_unanswered_step() {
+    assert_eq!(wizard(Answers::default()).step, Step::Welcome);
+    let named = Answers {
+        install_name: Some("shop".parse().unwrap()),
+        ..Answers::default()
+    };
+    let w = wizard(named.clone());
+    assert_eq!(w.step, Step::Region);
+    assert_eq!(
+        w.name_input, "shop",
+        "the saved name is shown if the operator goes back"
+    );
+    let both = Answers {
+        region: Some("eu-west-1".parse().unwrap()),
+        ..named
+    };
+    let w = wizard(both);
+    assert_eq!(w.step, Step::Domain);
+}
+
+#[test]
+fn install_names_are_validated_as_typed_and_a_good_one_is_saved_before_moving_on() {
+    let cases: &[(&str, bool)] = &[
+        ("shop", true),
+        ("ph-prod-2", true),
+        ("ab", false),
+        ("Shop", false),
+        ("shop--x", false),
+        ("shop-", false),
+        ("a-very-long-install-name", false),
+        ("", false),
+    ];
+    for (input, ok) in cases {
+        let mut w = wizard(Answers::default());
+        typed(&mut w, input);
+        let effects = press(&mut w, Key::Enter);
+        if *ok {
+            assert_eq!(w.step, Step::Region, "{input}");
+            assert_eq!(
+                w.answers.install_name.as_ref().map(|n| n.as_str()),
+                Some(*input)
+            );
+            assert!(matches!(effects.as_slice(), [Effect::Save(a)] if a.install_name.is_some()));
+        } else {
+            assert_eq!(w.step, Step::Welcome, "{input} was accepted");
+            assert!(w.name_error.is_some(), "{input}: no reason shown");
+            assert!(effects.is_empty(), "{input}: {effects:?}");
+        }
+    }
+}
+
+#[test]
+fn q_and_question_mark_are_text_in_the_name_field_only_when_they_can_be() {
+    let mut w = wizard(Answers::default());
+    typed(&mut w, "sq");
+    assert_eq!(w.name_input, "sq", "q is typed, not quit");
+    assert!(!w.done);
+    press(&mut w, Key::Char('?'));
+    assert_eq!(w.overlay, Some(Overlay::Help));
+    press(&mut w, Key::Char('x'));
+    assert_eq!(w.overlay, None, "any key closes the help");
+    assert_eq!(w.name_input, "sq", "the closing key is not typed");
+}
+
+#[test]
+fn without_credentials_enter_asks_again_and_esc_leaves() {
+    let (mut w, _) = Wizard::new(Answers::default(), "us-east-1".parse().unwrap(), "x".into());
+    w.handle(Msg::Identity(Err("No AWS credentials were found".into())));
+    assert_eq!(press(&mut w, Key::Enter), vec![Effect::LoadIdentity]);
+    assert_eq!(w.identity, Load::Pending);
+    w.handle(Msg::Identity(Err("still none".into())));
+    assert_eq!(press(&mut w, Key::Esc), vec![Effect::Quit]);
+}
+
+#[test]
+fn the_session_region_is_preselected_and_choosing_one_saves_it_and_repoints_the_session() {
+    let mut w = wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        ..Answers::default()
+    });
+    assert_eq!(w.selected_region().unwrap().code.as_str(), "us-east-1");
+    press(&mut w, Key::Down);
+    press(&mut w, Key::Down);
+    assert_eq!(w.selected_region().unwrap().code.as_str(), "eu-west-1");
+    let effects = press(&mut w, Key::Enter);
+    assert_eq!(w.step, Step::Domain);
+    assert_eq!(effects.len(), 2);
+    assert!(
+        matches!(&effects[0], Effect::Save(a) if a.region.as_ref().unwrap().as_str() == "eu-west-1")
+    );
+    assert_eq!(effects[1], Effect::UseRegion("eu-west-1".parse().unwrap()));
+}
+
+#[test]
+fn typing_filters_by_code_name_or_group_and_j_k_move_only_while_the_filter_is_empty() {
+    let mut w = wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        ..Answers::default()
+    });
+    press(&mut w, Key::Char('j'));
+    assert_eq!(w.selected_region().unwrap().code.as_str(), "us-west-1");
+    typed(&mut w, "ireland");
+    let codes: Vec<&str> = w
+        .visible_regions()
+        .iter()
+        .map(|r| r.code.as_str())
+        .collect();
+    assert_eq!(codes, ["eu-west-1"]);
+    let mut w2 = wizard(Answers::default());
+    w2.step = Step::Region;
+    typed(&mut w2, "africa");
+    let codes: Vec<&str> = w2
+        .visible_regions()
+        .iter()
+        .map(|r| r.code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["me-central-1", "af-south-1"],
+        "Middle East & Africa is one group"
+    );
+    press(&mut w2, Key::Esc);
+    assert_eq!(w2.filter, "", "Esc clears the filter first");
+    assert_eq!(w2.step, Step::Region);
+    press(&mut w2, Key::Esc);
+    assert_eq!(w2.step, Step::Welcome, "then goes back");
+}
+
+#[test]
+fn a_refused_region_typed_into_the_filter_gets_the_region_rules_sentence() {
+    let cases: &[(&str, &str)] = &[
+        ("us-gov-west-1", "GovCloud"),
+        ("cn-north-1", "China"),
+        ("us-iso-east-1", "isolated"),
+        ("us-east-1a", "availability zone"),
+        ("ap-south-9", "does not list it"),
+    ];
+    for (input, says) in cases {
+        let mut w = wizard(Answers::default());
+        w.step = Step::Region;
+        typed(&mut w, input);
+        let e = w
+            .region_error
+            .clone()
+            .unwrap_or_else(|| panic!("{input}: nothing said"));
+        assert!(e.contains(says), "{input}: {e}");
+        assert!(press(&mut w, Key::Enter).is_empty(), "{input} was chosen");
+        assert_eq!(w.step, Step::Region);
+    }
+}
+
+#[test]
+fn a_region_the_account_has_not_enabled_says_how_to_enable_it_and_is_not_chosen() {
+    let mut w = wizard(Answers::default());
+    w.step = Step::Region;
+    typed(&mut w, "spain");
+    let effects = press(&mut w, Key::Enter);
+    assert!(effects.is_empty(), "{effects:?}");
+    let e = w.region_error.clone().unwrap();
+    assert!(
+        e.contains("aws account enable-region --region-name eu-south-2"),
+        "{e}"
+    );
+    assert_eq!(w.answers.region, None);
+}
+
+#[test]
+fn back_from_the_last_screen_returns_with_the_saved_region_selected() {
+    let mut w = wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("me-central-1".parse().unwrap()),
+        ..Answers::default()
+    });
+    assert_eq!(w.step, Step::Domain);
+    press(&mut w, Key::Esc);
+    assert_eq!(w.step, Step::Region);
+    assert_eq!(w.selected_region().unwrap().code.as_str(), "me-central-1");
+    assert_eq!(press(&mut w, Key::Interrupt), vec![Effect::Quit]);
+    assert!(w.done);
+}
+
+#[test]
+fn a_failed_save_is_shown_and_cleared_by_the_next_one() {
+    let mut w = wizard(Answers::default());
+    w.handle(Msg::Saved(Err("config.toml could not be written".into())));
+    assert!(w.save_error.is_some());
+    w.handle(Msg::Saved(Ok(())));
+    assert!(w.save_error.is_none());
+}
+
+#[test]
+fn regions_are_grouped_in_the_deployment_guides_order() {
+    let mut all = rows();
+    all.insert(
+        0,
+        row(
+            "sa-east-1",
+            "South America (Sao Paulo)",
+            "South America",
+            OptInStatus::OptInNotRequired,
+        ),
+    );
+    let mut w = wizard(Answers::default());
+    w.handle(Msg::Regions(Ok(all)));
+    let groups: Vec<&str> = w
+        .visible_regions()
+        .iter()
+        .map(|r| group_of(&r.geography))
+        .collect();
+    let mut order = groups.clone();
+    order.dedup();
+    assert_eq!(
+        order,
+        [
+            "North America",
+            "Europe",
+            "Middle East & Africa",
+            "South America"
+        ]
+    );
+}

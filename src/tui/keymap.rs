@@ -1,0 +1,52 @@
+//! Terminal keys to the wizard's keys, and the hints each screen shows (the
+//! help overlay and the footer read the same list, so they cannot drift).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::core::wizard::{Key, Step};
+
+pub fn key(e: &KeyEvent) -> Option<Key> {
+    if e.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = e.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match e.code {
+        KeyCode::Char('c') | KeyCode::Char('d') if ctrl => Key::Interrupt,
+        KeyCode::Char('n') if ctrl => Key::Down,
+        KeyCode::Char('p') if ctrl => Key::Up,
+        KeyCode::Char(c) if !ctrl => Key::Char(c),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Backspace => Key::Backspace,
+        _ => return None,
+    })
+}
+
+/// (keys, what they do) for `step`.
+pub fn hints(step: Step) -> &'static [(&'static str, &'static str)] {
+    match step {
+        Step::Welcome => &[
+            ("type", "install name"),
+            ("Enter", "next"),
+            ("?", "help"),
+            ("Ctrl-C", "quit"),
+        ],
+        Step::Region => &[
+            ("Up/Down", "move"),
+            ("type", "filter"),
+            ("Enter", "choose"),
+            ("Esc", "clear/back"),
+            ("?", "help"),
+            ("Ctrl-C", "quit"),
+        ],
+        Step::Domain => &[("Esc", "back"), ("q", "quit"), ("?", "help")],
+    }
+}

@@ -1,0 +1,268 @@
+//! The wizard's terminal front end. One task owns the terminal and the
+//! wizard; terminal events, results of the runtime's work and signals feed
+//! one loop; each becomes a message to the pure wizard, whose effects are
+//! run in the background, never awaited here. A frame is drawn only when
+//! something changed (and while a spinner turns).
+
+pub mod app;
+pub mod keymap;
+pub mod screens;
+pub mod strings;
+pub mod terminal;
+pub mod theme;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::cli::Exit;
+use crate::core::answers::Answers;
+use crate::core::region::{RegionSource, ResolvedRegion};
+use crate::core::wizard::{self, Effect, Load, Msg, Wizard};
+use crate::runtime::Session;
+use crate::runtime::retry::{Backoff, patiently};
+use crate::store::lock::InstallLock;
+use app::View;
+use theme::Glyphs;
+
+/// No AWS call keeps a screen waiting longer than this.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Spinner speed; there is no tick while nothing is loading.
+const TICK: Duration = Duration::from_millis(250);
+
+pub struct Options {
+    pub ascii: bool,
+}
+
+/// Runs the wizard until the operator leaves, the terminal goes away or a
+/// signal ends the session. Answers are saved after every step.
+pub async fn run(session: Session, opts: Options) -> Exit {
+    let state = session.state.clone();
+    let _lock = match InstallLock::acquire(&state.lock_path(), "ph-installer (wizard)") {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Failed;
+        }
+    };
+    let config = state.config_path();
+    let answers = match state.read_toml::<Answers>(&config) {
+        Ok(a) => a.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Refused;
+        }
+    };
+    // Signals are taken before raw mode, so a hang-up (a dropped SSH
+    // connection) or a kill still goes through the guard that restores
+    // the terminal.
+    let mut signals = match Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: could not watch for signals: {e}");
+            return Exit::Failed;
+        }
+    };
+    let mut guard = match terminal::TerminalGuard::enter() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: the terminal could not be set up for the wizard: {e}");
+            return Exit::Failed;
+        }
+    };
+    let view_path = config.display().to_string();
+    let mut view = View {
+        glyphs: Glyphs::detect(opts.ascii),
+        sandbox: session.is_sandbox(),
+        config_path: view_path.clone(),
+        spinner: 0,
+    };
+    let (mut wiz, first) = Wizard::new(
+        answers,
+        session.region.code.clone(),
+        session.region.source.to_string(),
+    );
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut runner = Runner { session, tx };
+    let mut quit = runner.run_all(first);
+    let mut events = crossterm::event::EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut dirty = true;
+    let mut input_errors = 0;
+    let mut outcome = Exit::Success;
+    while !quit {
+        if dirty {
+            let size = guard.terminal.size().unwrap_or_default();
+            if size.width > 0 && size.height > 0 {
+                let _ = guard.terminal.draw(|f| app::render(f, &wiz, &view));
+            }
+            dirty = false;
+        }
+        let loading = wiz.identity == Load::Pending || wiz.regions == Load::Pending;
+        tokio::select! {
+            biased;
+            sig = signals.next() => {
+                tracing::info!(signal = sig, "wizard ended by a signal; answers are saved");
+                outcome = Exit::Failed;
+                break;
+            }
+            ev = events.next() => match ev {
+                Some(Ok(crossterm::event::Event::Key(k))) => {
+                    input_errors = 0;
+                    if let Some(key) = keymap::key(&k) {
+                        quit = runner.run_all(wiz.handle(Msg::Key(key)));
+                        dirty = true;
+                    }
+                }
+                Some(Ok(crossterm::event::Event::Resize(_, _))) => {
+                    let _ = guard.terminal.autoresize();
+                    dirty = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    input_errors += 1;
+                    if input_errors > 3 {
+                        tracing::warn!(error = %e, "the terminal keeps failing; leaving");
+                        outcome = Exit::Failed;
+                        break;
+                    }
+                }
+                None => {
+                    // The input is gone (the terminal closed): leave, never spin.
+                    tracing::info!("terminal input ended; answers are saved");
+                    outcome = Exit::Failed;
+                    break;
+                }
+            },
+            Some(msg) = rx.recv() => {
+                quit = runner.run_all(wiz.handle(msg));
+                while let Ok(more) = rx.try_recv() {
+                    quit |= runner.run_all(wiz.handle(more));
+                }
+                dirty = true;
+            }
+            _ = tick.tick(), if loading => {
+                view.spinner = view.spinner.wrapping_add(1);
+                dirty = true;
+            }
+        }
+    }
+    drop(guard);
+    if outcome == Exit::Success {
+        println!("{}", strings::goodbye(&view_path));
+    }
+    outcome
+}
+
+/// Runs the wizard's effects in the background; their results come back
+/// as messages.
+struct Runner {
+    session: Session,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Runner {
+    /// Starts every effect; `true` when one of them is to quit.
+    fn run_all(&mut self, effects: Vec<Effect>) -> bool {
+        let mut quit = false;
+        for e in effects {
+            quit |= self.start(e);
+        }
+        quit
+    }
+
+    fn start(&mut self, effect: Effect) -> bool {
+        let tx = self.tx.clone();
+        match effect {
+            Effect::Quit => return true,
+            Effect::LoadIdentity => {
+                let s = self.session.clone();
+                tokio::spawn(async move {
+                    let call = patiently(s.clock.as_ref(), Backoff::default(), || {
+                        s.cloud.identity.caller_identity()
+                    });
+                    let r = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                        Ok(Ok(id)) => Ok(wizard::Identity {
+                            account: id.account,
+                            arn: id.arn,
+                            credentials: s.info.credential_source.clone(),
+                        }),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(timed_out("STS GetCallerIdentity")),
+                    };
+                    let _ = tx.send(Msg::Identity(r));
+                });
+            }
+            Effect::LoadRegions => {
+                let s = self.session.clone();
+                tokio::spawn(async move {
+                    let call =
+                        crate::runtime::regions::collect(s.cloud.regions.clone(), s.clock.clone());
+                    let r = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                        Ok(Ok(rows)) => Ok(rows),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(timed_out("EC2 DescribeRegions")),
+                    };
+                    let _ = tx.send(Msg::Regions(r));
+                });
+            }
+            Effect::Save(answers) => {
+                let state = self.session.state.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = state
+                        .write_toml(&state.config_path(), &answers)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Saved(r));
+                });
+            }
+            Effect::UseRegion(code) => {
+                self.session = self.session.in_region(ResolvedRegion {
+                    code,
+                    source: RegionSource::Answers,
+                });
+            }
+        }
+        false
+    }
+}
+
+fn timed_out(call: &str) -> String {
+    format!(
+        "{call} did not answer within {} s. Check the instance's route to AWS, then try again.",
+        CALL_TIMEOUT.as_secs()
+    )
+}
+
+/// Hang-up, terminate, interrupt and quit, as one stream of signal names.
+struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            quit: signal(SignalKind::quit())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+            _ = self.quit.recv() => "SIGQUIT",
+        }
+    }
+}

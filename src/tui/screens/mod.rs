@@ -1,0 +1,5 @@
+//! One file per screen; each is `render(frame, area, &Wizard, &View)`.
+
+pub mod domain;
+pub mod region;
+pub mod welcome;

@@ -1,0 +1,65 @@
+//! Every word the wizard shows, in one place: one review of the wording,
+//! and one place to check that no secret is ever formatted.
+
+use crate::core::wizard::Step;
+
+pub const APP: &str = "ph-installer";
+pub const SANDBOX_BADGE: &str = "sandbox";
+
+pub fn step_title(step: Step) -> &'static str {
+    match step {
+        Step::Welcome => "Welcome",
+        Step::Region => "Region",
+        Step::Domain => "Domain & certificate",
+    }
+}
+
+pub const WHO: &str = "Who the installer acts as";
+pub const ACCOUNT: &str = "Account";
+pub const IDENTITY: &str = "Identity";
+pub const CREDENTIALS: &str = "Credentials";
+pub const REGION: &str = "Region";
+pub const ASKING_AWS: &str = "asking AWS...";
+pub const NO_IDENTITY: &str = "The installer cannot act in AWS yet:";
+pub const RETRY_OR_LEAVE: &str = "Fix that, then press Enter to try again (Esc leaves).";
+
+pub const INSTALL_NAME: &str = "Install name";
+pub const INSTALL_NAME_RULE: &str = "3-16 lowercase letters, digits and single hyphens";
+pub fn install_name_use(name: &str) -> String {
+    let n = if name.is_empty() { "<name>" } else { name };
+    format!("Prefixes every resource (ph-{n}-...) and tags it ph:install={n}.")
+}
+
+pub const FILTER: &str = "Filter";
+pub const FILTER_HINT: &str = "type a code, a city or a group";
+pub const LOADING_REGIONS: &str = "Listing the account's regions...";
+pub const REGIONS_FAILED: &str = "The regions could not be listed:";
+pub const ZONES: &str = "zones";
+pub const ENABLED: &str = "enabled";
+pub const NOT_ENABLED: &str = "not enabled";
+pub const NEW_REGION: &str = "(newer than this build)";
+pub fn current_region(code: &str, why: &str) -> String {
+    format!("The session's region is {code}, chosen by {why}.")
+}
+
+pub const DOMAIN_NEXT: &str = "The domain and certificate screen is the next part of the wizard \
+     and is not in this build yet.";
+pub fn saved_so_far(path: &str) -> String {
+    format!("Your answers so far are saved in {path}:")
+}
+pub const RESUME: &str = "Running ph-installer again opens here, with everything kept. \
+     Nothing has been created in the account.";
+pub const NOT_SAVED: &str = "The answers could not be saved:";
+
+pub fn too_small(need: (u16, u16), have: (u16, u16)) -> String {
+    format!(
+        "Terminal too small: need {}x{}, have {}x{}. Enlarge the window.",
+        need.0, need.1, have.0, have.1
+    )
+}
+
+pub const HELP_TITLE: &str = "Keys";
+pub const HELP_CLOSE: &str = "Any key closes this help.";
+pub fn goodbye(path: &str) -> String {
+    format!("Answers saved in {path}. Run ph-installer again to continue where you left off.")
+}

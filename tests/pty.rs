@@ -1,0 +1,230 @@
+//! The wizard as a person meets it: the real binary on the sandbox in a
+//! pseudo-terminal (TERM=xterm-256color, LANG=C.UTF-8, as SSM sets them),
+//! its output read by a terminal emulator, keys typed, and the screen waited
+//! for with a deadline instead of fixed sleeps.
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+struct Session {
+    master: Box<dyn MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    /// Everything the program wrote, for escape sequences the screen hides.
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+fn nz(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n.max(1)).unwrap()
+}
+
+fn size(cols: u16, rows: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+impl Session {
+    fn start(state: &Path, cols: u16, rows: u16) -> Session {
+        let pair = native_pty_system().openpty(size(cols, rows)).unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ph-installer"));
+        cmd.args(["--sandbox", "--state-dir"]);
+        cmd.arg(state);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env_remove("LC_ALL");
+        cmd.env_remove("NO_COLOR");
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let (p, r) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let writer = pair.master.take_writer().unwrap();
+        Session {
+            master: pair.master,
+            writer,
+            child,
+            parser,
+            raw,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows `text`; fails showing the screen.
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "waited {DEADLINE:?} for {text:?}; the screen shows:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_text(&mut self, text: &str) {
+        self.writer.write_all(text.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        self.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(nz(rows), nz(cols));
+        self.master.resize(size(cols, rows)).unwrap();
+    }
+
+    /// Waits for the process to end; its exit code.
+    fn exit_code(&mut self) -> u32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.exit_code();
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "the wizard did not exit; the screen shows:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn restored_the_terminal(&self) -> bool {
+        let raw = self.raw.lock().unwrap();
+        raw.windows(8).any(|w| w == b"\x1b[?1049l")
+    }
+}
+
+fn answers(state: &Path) -> String {
+    std::fs::read_to_string(state.join("sandbox/config.toml")).unwrap_or_default()
+}
+
+#[test]
+fn a_new_operator_names_the_install_picks_a_region_and_a_rerun_resumes_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start(dir.path(), 80, 24);
+    s.wait_for("Account      111122223333");
+    s.wait_for("Install name");
+    s.type_text("Shop");
+    s.type_text("\r");
+    s.wait_for("lowercase");
+    s.type_text("\x7f\x7f\x7f\x7fshop\r");
+    s.wait_for("North America");
+    s.type_text("ireland");
+    s.wait_for("eu-west-1");
+    s.type_text("\r");
+    let screen = s.wait_for("in this build yet");
+    assert!(screen.contains("eu-west-1"), "{screen}");
+    s.type_text("q");
+    assert_eq!(s.exit_code(), 0);
+    assert!(s.restored_the_terminal());
+    let saved = answers(dir.path());
+    assert!(saved.contains("install_name = \"shop\""), "{saved}");
+    assert!(saved.contains("region = \"eu-west-1\""), "{saved}");
+
+    let mut again = Session::start(dir.path(), 80, 24);
+    again.wait_for("in this build yet");
+    again.type_text("\x1b");
+    let region = again.wait_for("Filter");
+    assert!(region.contains("eu-west-1"), "{region}");
+    again.type_text("\x03");
+    assert_eq!(again.exit_code(), 0);
+}
+
+#[test]
+fn a_govcloud_region_typed_in_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start(dir.path(), 80, 24);
+    s.wait_for("Install name");
+    s.type_text("shop\r");
+    s.wait_for("North America");
+    s.type_text("us-gov-west-1");
+    s.wait_for("GovCloud");
+    s.type_text("\r");
+    let screen = s.wait_for("commercial");
+    assert!(!screen.contains("not in this build"), "{screen}");
+    s.type_text("\x03");
+    s.exit_code();
+    assert!(!answers(dir.path()).contains("region"));
+}
+
+#[test]
+fn a_hang_up_restores_the_terminal_and_keeps_the_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start(dir.path(), 80, 24);
+    s.wait_for("Install name");
+    s.type_text("shop\r");
+    s.wait_for("North America");
+    let pid = s.child.process_id().unwrap();
+    // SIGHUP, as a dropped SSH connection sends it.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGHUP);
+    }
+    assert_ne!(s.exit_code(), 0);
+    assert!(s.restored_the_terminal());
+    assert!(answers(dir.path()).contains("install_name = \"shop\""));
+}
+
+#[test]
+fn a_terminal_that_starts_with_no_size_is_drawn_once_it_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start(dir.path(), 0, 0);
+    std::thread::sleep(Duration::from_millis(500));
+    s.resize(80, 24);
+    s.wait_for("Install name");
+    s.resize(50, 12);
+    s.wait_for("Terminal too small: need 60x18, have 50x12");
+    s.resize(80, 24);
+    s.wait_for("Install name");
+    s.type_text("\x03");
+    assert_eq!(s.exit_code(), 0);
+}
+
+#[test]
+fn without_a_terminal_the_wizard_says_what_works_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ph-installer"))
+        .args(["--sandbox", "--state-dir"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs a terminal") && stderr.contains("doctor"),
+        "{stderr}"
+    );
+}
