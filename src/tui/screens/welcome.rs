@@ -13,11 +13,30 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
     let g = v.glyphs;
     let mut lines: Vec<Line<'static>> = vec![Line::styled(strings::WHO, theme::title())];
     // A value too long for the line goes under its label, whole.
-    let room = usize::from(area.width).saturating_sub(15);
+    let width = usize::from(area.width);
+    let room = width.saturating_sub(15);
     let fact = |lines: &mut Vec<Line<'static>>, label: &str, value: String| {
-        if value.chars().count() > room {
+        let len = value.chars().count();
+        if len > room {
             lines.push(Line::raw(format!("  {label}")));
-            lines.push(Line::raw(format!("    {value}")));
+            // An ARN too long for one line breaks after a '/', whole parts.
+            let fits = width.saturating_sub(4);
+            let cut = if len > fits {
+                value
+                    .char_indices()
+                    .filter(|(i, c)| *c == '/' && *i < fits)
+                    .map(|(i, _)| i + 1)
+                    .last()
+            } else {
+                None
+            };
+            match cut {
+                Some(i) => {
+                    lines.push(Line::raw(format!("    {}", &value[..i])));
+                    lines.push(Line::raw(format!("    {}", &value[i..])));
+                }
+                None => lines.push(Line::raw(format!("    {value}"))),
+            }
         } else {
             lines.push(Line::raw(format!("  {label:<12} {value}")));
         }
