@@ -26,7 +26,7 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
                     .char_indices()
                     .filter(|(i, c)| *c == '/' && *i < fits)
                     .map(|(i, _)| i + 1)
-                    .last()
+                    .next_back()
             } else {
                 None
             };
