@@ -58,6 +58,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = LogLevel::Info)]
     pub log_level: LogLevel,
 
+    /// Prefill the wizard from an answers file (TOML; see examples/answers.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+
     /// Draw the wizard with ASCII borders and symbols only (also chosen when
     /// the locale is not UTF-8).
     #[arg(long, global = true)]

@@ -106,8 +106,14 @@ fn run() -> Exit {
         let Some(command) = command else {
             return match session {
                 Ok(session) => {
-                    ph_installer::tui::run(session, ph_installer::tui::Options { ascii: g.ascii })
-                        .await
+                    ph_installer::tui::run(
+                        session,
+                        ph_installer::tui::Options {
+                            ascii: g.ascii,
+                            answers_file: g.answers.clone(),
+                        },
+                    )
+                    .await
                 }
                 Err(e) => {
                     eprintln!("error: {e}");

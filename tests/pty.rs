@@ -37,10 +37,15 @@ fn size(cols: u16, rows: u16) -> PtySize {
 
 impl Session {
     fn start(state: &Path, cols: u16, rows: u16) -> Session {
+        Self::start_with(state, cols, rows, &[])
+    }
+
+    fn start_with(state: &Path, cols: u16, rows: u16, args: &[&str]) -> Session {
         let pair = native_pty_system().openpty(size(cols, rows)).unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ph-installer"));
         cmd.args(["--sandbox", "--state-dir"]);
         cmd.arg(state);
+        cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env("LANG", "C.UTF-8");
         cmd.env_remove("LC_ALL");
@@ -227,4 +232,27 @@ fn without_a_terminal_the_wizard_says_what_works_instead() {
         stderr.contains("needs a terminal") && stderr.contains("doctor"),
         "{stderr}"
     );
+}
+
+#[test]
+fn an_answers_file_prefills_the_wizard_and_a_bad_one_is_refused_naming_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("answers.toml");
+    std::fs::write(&good, "install_name = \"shop\"\nregion = \"eu-west-1\"\n").unwrap();
+    let mut s = Session::start_with(dir.path(), 80, 24, &["--answers", good.to_str().unwrap()]);
+    let screen = s.wait_for("in this build yet");
+    assert!(
+        screen.contains("eu-west-1") && screen.contains("shop"),
+        "{screen}"
+    );
+    s.type_text("q");
+    assert_eq!(s.exit_code(), 0);
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "install_name = \"shop\"\nregion = \"cn-north-1\"\n").unwrap();
+    let mut s = Session::start_with(dir.path(), 80, 24, &["--answers", bad.to_str().unwrap()]);
+    let screen = s.wait_for("China");
+    assert!(screen.contains("line 2"), "{screen}");
+    assert!(screen.contains("bad.toml"), "{screen}");
+    assert_eq!(s.exit_code(), 2);
 }

@@ -48,6 +48,20 @@ pub const ANSWER_KEYS: &[&str] = &[
 ];
 
 impl Answers {
+    /// These answers, with every one `over` gives replacing the one here
+    /// (an answers file over the saved answers).
+    pub fn overlaid(self, over: Answers) -> Answers {
+        Answers {
+            region: over.region.or(self.region),
+            install_name: over.install_name.or(self.install_name),
+            domain: over.domain.or(self.domain),
+            certificate_arn: over.certificate_arn.or(self.certificate_arn),
+            admin_cidr: over.admin_cidr.or(self.admin_cidr),
+            profile: over.profile.or(self.profile),
+            cluster_admin_arn: over.cluster_admin_arn.or(self.cluster_admin_arn),
+        }
+    }
+
     /// The answer named `key` as a CloudFormation parameter value, `None`
     /// when it is not answered (or not an answer at all).
     pub fn value(&self, key: &str) -> Option<String> {
@@ -106,6 +120,40 @@ mod tests {
         assert_eq!(a.value("region").as_deref(), Some("eu-west-1"));
         assert_eq!(a.value("nonsense"), None);
         assert_eq!(Answers::default().value("domain"), None);
+    }
+
+    #[test]
+    fn the_example_answers_file_parses_and_names_only_known_keys() {
+        let text = include_str!("../../examples/answers.toml");
+        let a: Answers = toml::from_str(text).unwrap();
+        assert_eq!(a.install_name.unwrap().as_str(), "shop");
+        // The commented keys are answers too, once uncommented.
+        let uncommented: String = text
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all: Answers = toml::from_str(&uncommented).unwrap();
+        for key in ANSWER_KEYS {
+            assert!(
+                all.value(key).is_some_and(|v| !v.is_empty()),
+                "examples/answers.toml does not show {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_answers_file_replaces_the_saved_answers_it_names_and_keeps_the_rest() {
+        let saved: Answers =
+            toml::from_str("install_name = \"shop\"\nregion = \"eu-west-1\"\n").unwrap();
+        let file: Answers = toml::from_str("region = \"us-west-2\"\n").unwrap();
+        let both = saved.overlaid(file);
+        assert_eq!(both.region.unwrap().as_str(), "us-west-2");
+        assert_eq!(both.install_name.unwrap().as_str(), "shop");
     }
 
     #[test]

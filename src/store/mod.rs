@@ -58,7 +58,7 @@ pub enum StoreError {
         path.display()
     )]
     DirWritableByOthers { path: PathBuf, mode: u32 },
-    #[error("{} is not valid: {message}. Nothing was changed; fix the file, or move it aside to start over.", path.display())]
+    #[error("{} is not valid: {}. Nothing was changed; fix the file, or move it aside to start over.", path.display(), message.trim_end_matches('.'))]
     Malformed { path: PathBuf, message: String },
     #[error(
         "No state directory can be chosen: HOME is not set. Pass --state-dir DIR or set PH_INSTALLER_HOME."
@@ -320,5 +320,17 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("Nothing was changed"), "{msg}");
+    }
+
+    #[test]
+    fn a_refusal_that_ends_its_sentence_is_not_given_a_second_full_stop() {
+        let err = parse_toml::<crate::core::answers::Answers>(
+            Path::new("answers.toml"),
+            "region = \"cn-north-1\"\n",
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("China") && msg.contains("line 1"), "{msg}");
+        assert!(!msg.contains(".."), "{msg}");
     }
 }

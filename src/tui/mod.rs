@@ -37,6 +37,27 @@ const TICK: Duration = Duration::from_millis(250);
 
 pub struct Options {
     pub ascii: bool,
+    /// An answers file that prefills the wizard.
+    pub answers_file: Option<std::path::PathBuf>,
+}
+
+/// The saved answers with the answers file's laid over them. A file that
+/// cannot be read or does not parse is refused naming it (and the line).
+fn starting_answers(
+    state: &crate::store::StateDir,
+    file: Option<&std::path::Path>,
+) -> Result<Answers, String> {
+    let saved = state
+        .read_toml::<Answers>(&state.config_path())
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let Some(path) = file else {
+        return Ok(saved);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("the answers file {} cannot be read: {e}", path.display()))?;
+    let given: Answers = crate::store::parse_toml(path, &text).map_err(|e| e.to_string())?;
+    Ok(saved.overlaid(given))
 }
 
 /// Runs the wizard until the operator leaves, the terminal goes away or a
@@ -51,8 +72,8 @@ pub async fn run(session: Session, opts: Options) -> Exit {
         }
     };
     let config = state.config_path();
-    let answers = match state.read_toml::<Answers>(&config) {
-        Ok(a) => a.unwrap_or_default(),
+    let answers = match starting_answers(&state, opts.answers_file.as_deref()) {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::Refused;
