@@ -8,6 +8,7 @@ use super::install_name::parse_install_name;
 use super::region::{RegionCode, RegionRefusal, parse_region};
 use super::regions::RegionRow;
 
+pub mod domain;
 #[cfg(test)]
 mod tests;
 
