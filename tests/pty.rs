@@ -150,20 +150,44 @@ fn a_new_operator_names_the_install_picks_a_region_and_a_rerun_resumes_there() {
     s.type_text("ireland");
     s.wait_for("eu-west-1");
     s.type_text("\r");
-    let screen = s.wait_for("in this build yet");
-    assert!(screen.contains("eu-west-1"), "{screen}");
+    s.wait_for("The application's domain name");
+    s.type_text("ph.example.com\r");
+    // The sandbox's zone example.com holds it; eu-west-1 has no certificate.
+    s.wait_for("public zone example.com.");
+    s.wait_for("No issued certificate in eu-west-1");
+    // Esc twice: back to the name, then to the region; us-east-1 has one.
+    s.type_text("\x1b");
+    s.wait_for("ph.example.com_");
+    s.type_text("\x1b");
+    s.wait_for("Filter");
+    s.type_text("virginia\r");
+    s.wait_for("The application's domain name");
+    s.type_text("\r");
+    s.wait_for("*.example.com");
+    s.type_text("\r");
+    let screen = s.wait_for("is not in this build");
+    assert!(
+        screen.contains("us-east-1") && screen.contains("ph.example.com"),
+        "{screen}"
+    );
     s.type_text("q");
     assert_eq!(s.exit_code(), 0);
     assert!(s.restored_the_terminal());
     let saved = answers(dir.path());
     assert!(saved.contains("install_name = \"shop\""), "{saved}");
-    assert!(saved.contains("region = \"eu-west-1\""), "{saved}");
+    assert!(saved.contains("region = \"us-east-1\""), "{saved}");
+    assert!(
+        saved.contains("certificate_arn = \"arn:aws:acm:us-east-1:"),
+        "{saved}"
+    );
 
     let mut again = Session::start(dir.path(), 80, 24);
-    again.wait_for("in this build yet");
+    again.wait_for("is not in this build");
+    again.type_text("\x1b");
+    again.wait_for("The application's domain name");
     again.type_text("\x1b");
     let region = again.wait_for("Filter");
-    assert!(region.contains("eu-west-1"), "{region}");
+    assert!(region.contains("us-east-1"), "{region}");
     again.type_text("\x03");
     assert_eq!(again.exit_code(), 0);
 }
@@ -240,12 +264,9 @@ fn an_answers_file_prefills_the_wizard_and_a_bad_one_is_refused_naming_key_and_l
     let good = dir.path().join("answers.toml");
     std::fs::write(&good, "install_name = \"shop\"\nregion = \"eu-west-1\"\n").unwrap();
     let mut s = Session::start_with(dir.path(), 80, 24, &["--answers", good.to_str().unwrap()]);
-    let screen = s.wait_for("in this build yet");
-    assert!(
-        screen.contains("eu-west-1") && screen.contains("shop"),
-        "{screen}"
-    );
-    s.type_text("q");
+    let screen = s.wait_for("The application's domain name");
+    assert!(screen.contains("eu-west-1"), "{screen}");
+    s.type_text("\x03");
     assert_eq!(s.exit_code(), 0);
 
     let bad = dir.path().join("bad.toml");

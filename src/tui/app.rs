@@ -58,6 +58,7 @@ pub fn render(f: &mut Frame, w: &Wizard, v: &View) {
         Step::Welcome => screens::welcome::render(f, inner, w, v),
         Step::Region => screens::region::render(f, inner, w, v),
         Step::Domain => screens::domain::render(f, inner, w, v),
+        Step::Sizing => screens::sizing::render(f, inner, w, v),
     }
     f.render_widget(Paragraph::new(hints_line(w.step)), footer);
     if w.overlay == Some(Overlay::Help) {

@@ -47,6 +47,14 @@ pub fn hints(step: Step) -> &'static [(&'static str, &'static str)] {
             ("?", "help"),
             ("Ctrl-C", "quit"),
         ],
-        Step::Domain => &[("Esc", "back"), ("q", "quit"), ("?", "help")],
+        Step::Domain => &[
+            ("type", "domain"),
+            ("Up/Down", "certificate"),
+            ("Enter", "next"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("Ctrl-C", "quit"),
+        ],
+        Step::Sizing => &[("Esc", "back"), ("q", "quit"), ("?", "help")],
     }
 }

@@ -242,6 +242,16 @@ impl Runner {
                     let _ = tx.send(Msg::Saved(r));
                 });
             }
+            Effect::ExamineDomain(domain) => {
+                let s = self.session.clone();
+                tokio::spawn(async move {
+                    let r = match tokio::time::timeout(CALL_TIMEOUT, examine(&s, &domain)).await {
+                        Ok(r) => r,
+                        Err(_) => Err(timed_out("Route 53 and ACM")),
+                    };
+                    let _ = tx.send(Msg::Examined(r));
+                });
+            }
             Effect::UseRegion(code) => {
                 self.session = self.session.in_region(ResolvedRegion {
                     code,
@@ -251,6 +261,46 @@ impl Runner {
         }
         false
     }
+}
+
+/// The public hosted zone with the longest name that holds `domain`, and
+/// the region's certificates.
+async fn examine(
+    s: &Session,
+    domain: &wizard::domain::Domain,
+) -> Result<wizard::DomainFacts, String> {
+    let mut zone = None;
+    for name in wizard::domain::zone_candidates(domain) {
+        let zones = patiently(s.clock.as_ref(), Backoff::default(), || {
+            s.cloud.dns.zones_named(&name)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        if let Some(z) = zones.into_iter().find(|z| !z.private) {
+            zone = Some((z.id, z.name));
+            break;
+        }
+    }
+    let summaries = patiently(s.clock.as_ref(), Backoff::default(), || {
+        s.cloud.certificates.list_certificates()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let certificates = summaries
+        .into_iter()
+        .map(|c| wizard::domain::CertificateOffer {
+            names: std::iter::once(c.domain).chain(c.sans).collect(),
+            issued: c.status == crate::cloud::types::CertificateStatus::Issued,
+            not_after: c.not_after,
+            arn: c.arn,
+        })
+        .collect();
+    Ok(wizard::DomainFacts {
+        domain: domain.ascii.clone(),
+        zone,
+        certificates,
+        read_at: s.clock.now(),
+    })
 }
 
 fn timed_out(call: &str) -> String {

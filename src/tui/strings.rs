@@ -11,6 +11,7 @@ pub fn step_title(step: Step) -> &'static str {
         Step::Welcome => "Welcome",
         Step::Region => "Region",
         Step::Domain => "Domain & certificate",
+        Step::Sizing => "Sizing",
     }
 }
 
@@ -42,8 +43,35 @@ pub fn current_region(code: &str, why: &str) -> String {
     format!("The session's region is {code}, chosen by {why}.")
 }
 
-pub const DOMAIN_NEXT: &str = "The domain and certificate screen is the next part of the wizard \
-     and is not in this build yet.";
+pub const SIZING_NEXT: &str = "The sizing screen is the next part of the wizard and is not in \
+     this build yet.";
+pub const DOMAIN: &str = "Domain";
+pub const CERTIFICATE: &str = "Certificate";
+pub const DOMAIN_PROMPT: &str = "The application's domain name";
+pub const DOMAIN_EXAMPLE: &str = "e.g. ph.example.com";
+pub fn idn_forms(unicode: &str, ascii: &str) -> String {
+    format!("{unicode} is {ascii} in DNS and in the certificate.")
+}
+pub const LOOKING: &str = "Looking for its hosted zone and certificates...";
+pub const EXAMINE_FAILED: &str = "The account could not be asked about the domain:";
+pub fn zone_found(name: &str, id: &str) -> String {
+    format!("Route 53 hosts it: public zone {name} ({id}).")
+}
+pub const NO_ZONE: &str = "No public Route 53 zone in this account holds it: DNS records go to \
+     your DNS provider.";
+pub fn reuse_heading(region: &str) -> String {
+    format!("Issued certificates in {region} that cover it (valid for 30 days or more):")
+}
+pub fn no_reusable(region: &str, domain: &str) -> String {
+    format!(
+        "No issued certificate in {region} covers {domain} for 30 days or more. Requesting \
+         one, validated by DNS, is the next part of the wizard and not in this build yet: \
+         request it in ACM ({region}), or press Esc to type another name."
+    )
+}
+pub fn expires(days: u64) -> String {
+    format!("{days} days left")
+}
 pub fn saved_so_far(path: &str) -> String {
     format!("Your answers so far are saved in {path}:")
 }

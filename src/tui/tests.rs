@@ -33,6 +33,16 @@ fn wizard(step: Step) -> Wizard {
             region: Some("eu-west-1".parse().unwrap()),
             ..Answers::default()
         },
+        Step::Sizing => Answers {
+            install_name: Some("shop".parse().unwrap()),
+            region: Some("eu-west-1".parse().unwrap()),
+            domain: Some("ph.example.com".into()),
+            certificate_arn: Some(
+                "arn:aws:acm:eu-west-1:111122223333:certificate/0b7e5c1a-5a1d-4c3e-9d2f-1f6a2b3c4d5e"
+                    .into(),
+            ),
+            ..Answers::default()
+        },
     };
     let (mut w, _) = Wizard::new(
         answers,
@@ -123,6 +133,64 @@ screens! {
     region_minimum_ascii: Step::Region, true, MIN_SIZE;
     domain_80x24: Step::Domain, false, (80, 24);
     domain_minimum_ascii: Step::Domain, true, MIN_SIZE;
+    sizing_80x24: Step::Sizing, false, (80, 24);
+    sizing_minimum_ascii: Step::Sizing, true, MIN_SIZE;
+}
+
+/// The domain screen after the account was asked about `typed`.
+fn examined(
+    typed: &str,
+    certificates: Vec<crate::core::wizard::domain::CertificateOffer>,
+) -> Wizard {
+    use crate::core::wizard::DomainFacts;
+    let mut w = wizard(Step::Domain);
+    for c in typed.chars() {
+        w.handle(Msg::Key(Key::Char(c)));
+    }
+    w.handle(Msg::Key(Key::Enter));
+    let ascii = w.domain.as_ref().unwrap().ascii.clone();
+    w.handle(Msg::Examined(Ok(DomainFacts {
+        domain: ascii,
+        zone: Some(("Z0123456789ABC".into(), "example.com.".into())),
+        certificates,
+        read_at: std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
+    })));
+    w
+}
+
+fn wildcard() -> crate::core::wizard::domain::CertificateOffer {
+    crate::core::wizard::domain::CertificateOffer {
+        arn: "arn:aws:acm:eu-west-1:111122223333:certificate/0b7e5c1a-5a1d-4c3e-9d2f-1f6a2b3c4d5e"
+            .into(),
+        names: vec!["*.example.com".into()],
+        issued: true,
+        not_after: Some(
+            std::time::SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs(1_800_000_000 + 200 * 86_400),
+        ),
+    }
+}
+
+#[test]
+fn domain_with_a_certificate_to_reuse_80x24() {
+    let t = draw(
+        &examined("ph.example.com", vec![wildcard()]),
+        &view(false),
+        (80, 24),
+    );
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn domain_without_a_certificate_to_reuse_says_what_to_do_80x24() {
+    let t = draw(
+        &examined("shop.bücher.example", vec![wildcard()]),
+        &view(false),
+        (80, 24),
+    );
+    let screen = text(&t);
+    assert!(screen.contains("xn--bcher-kva"), "{screen}");
+    insta::assert_snapshot!(t.backend());
 }
 
 fn text(t: &Terminal<TestBackend>) -> String {

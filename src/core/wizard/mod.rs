@@ -32,17 +32,18 @@ pub enum Key {
     Interrupt,
 }
 
-/// The wizard's screens, in order. Screens after [`Step::Region`] arrive in
-/// later builds; [`Step::Domain`] says so and keeps what was answered.
+/// The wizard's screens, in order. Screens after [`Step::Domain`] arrive in
+/// later builds; [`Step::Sizing`] says so and keeps what was answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Step {
     Welcome,
     Region,
     Domain,
+    Sizing,
 }
 
 impl Step {
-    pub const ALL: [Step; 3] = [Step::Welcome, Step::Region, Step::Domain];
+    pub const ALL: [Step; 4] = [Step::Welcome, Step::Region, Step::Domain, Step::Sizing];
 
     /// The first step whose answer is missing: where a resumed wizard opens.
     pub fn resume_at(answers: &Answers) -> Step {
@@ -50,8 +51,10 @@ impl Step {
             Step::Welcome
         } else if answers.region.is_none() {
             Step::Region
-        } else {
+        } else if answers.domain.is_none() || answers.certificate_arn.is_none() {
             Step::Domain
+        } else {
+            Step::Sizing
         }
     }
 
@@ -59,6 +62,7 @@ impl Step {
         match self {
             Step::Welcome | Step::Region => Step::Welcome,
             Step::Domain => Step::Region,
+            Step::Sizing => Step::Domain,
         }
     }
 }
@@ -103,6 +107,21 @@ pub enum Msg {
     Regions(Result<Vec<RegionRow>, String>),
     /// The answers were written (or not: the error says why).
     Saved(Result<(), String>),
+    /// What the account has for the domain asked about.
+    Examined(Result<DomainFacts, String>),
+}
+
+/// What the account has for a domain: the public hosted zone that would
+/// hold it, and the certificates of the region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainFacts {
+    /// The domain these facts are about (ASCII form).
+    pub domain: String,
+    /// The public Route 53 zone with the longest matching name: (id, name).
+    pub zone: Option<(String, String)>,
+    pub certificates: Vec<domain::CertificateOffer>,
+    /// When the facts were read, for the certificates' remaining validity.
+    pub read_at: std::time::SystemTime,
 }
 
 /// What the wizard asks the runtime to do.
@@ -114,6 +133,8 @@ pub enum Effect {
     Save(Answers),
     /// Point the session at this region for everything after.
     UseRegion(RegionCode),
+    /// Find the hosted zone and the certificates for this domain.
+    ExamineDomain(domain::Domain),
     Quit,
 }
 
@@ -138,6 +159,14 @@ pub struct Wizard {
     pub region_error: Option<String>,
     /// The last save failed: what to do.
     pub save_error: Option<String>,
+    /// The domain as typed.
+    pub domain_input: String,
+    pub domain_error: Option<String>,
+    /// The validated domain and what the account has for it.
+    pub domain: Option<domain::Domain>,
+    pub examined: Option<Load<DomainFacts>>,
+    /// Index into [`Wizard::reusable_certificates`].
+    pub cert_cursor: usize,
     pub overlay: Option<Overlay>,
     pub done: bool,
 }
@@ -150,6 +179,7 @@ impl Wizard {
         region_why: String,
     ) -> (Wizard, Vec<Effect>) {
         let step = Step::resume_at(&answers);
+        let domain_input = answers.domain.clone().unwrap_or_default();
         let name_input = answers
             .install_name
             .as_ref()
@@ -168,10 +198,16 @@ impl Wizard {
             cursor: 0,
             region_error: None,
             save_error: None,
+            domain_input: String::new(),
+            domain_error: None,
+            domain: None,
+            examined: None,
+            cert_cursor: 0,
             overlay: None,
             done: false,
         };
         w.place_cursor_on_chosen();
+        w.domain_input = domain_input;
         (w, vec![Effect::LoadIdentity, Effect::LoadRegions])
     }
 
@@ -222,6 +258,17 @@ impl Wizard {
                 self.save_error = r.err();
                 vec![]
             }
+            Msg::Examined(r) => {
+                // Facts about a domain typed before the current one are stale.
+                let current = self.domain.as_ref().map(|d| d.ascii.clone());
+                match r {
+                    Ok(f) if Some(&f.domain) != current.as_ref() => {}
+                    Ok(f) => self.examined = Some(Load::Ready(f)),
+                    Err(e) => self.examined = Some(Load::Failed(e)),
+                }
+                self.cert_cursor = 0;
+                vec![]
+            }
             Msg::Key(k) => self.key(k),
         }
     }
@@ -243,7 +290,8 @@ impl Wizard {
         match self.step {
             Step::Welcome => self.welcome_key(k),
             Step::Region => self.region_key(k),
-            Step::Domain => match k {
+            Step::Domain => self.domain_key(k),
+            Step::Sizing => match k {
                 Key::Esc | Key::BackTab => self.go(self.step.back()),
                 Key::Char('q') => {
                     self.done = true;
@@ -257,6 +305,9 @@ impl Wizard {
     fn go(&mut self, step: Step) -> Vec<Effect> {
         self.step = step;
         if step == Step::Region {
+            // Back on the list: the whole list, on the region chosen.
+            self.filter.clear();
+            self.region_error = None;
             self.place_cursor_on_chosen();
         }
         vec![]
@@ -360,6 +411,82 @@ impl Wizard {
         }
     }
 
+    /// The certificates of the region the operator may reuse for the domain.
+    pub fn reusable_certificates(&self) -> Vec<&domain::CertificateOffer> {
+        match (&self.domain, &self.examined) {
+            (Some(d), Some(Load::Ready(f))) => domain::reusable(&f.certificates, d, f.read_at),
+            _ => Vec::new(),
+        }
+    }
+
+    fn domain_key(&mut self, k: Key) -> Vec<Effect> {
+        let examined = self.examined.is_some();
+        match k {
+            Key::Esc | Key::BackTab if examined => {
+                // Back to typing the name.
+                self.examined = None;
+                self.domain = None;
+                vec![]
+            }
+            Key::Esc | Key::BackTab => self.go(self.step.back()),
+            Key::Up if examined => {
+                self.cert_cursor = self.cert_cursor.saturating_sub(1);
+                vec![]
+            }
+            Key::Down if examined => {
+                if self.cert_cursor + 1 < self.reusable_certificates().len() {
+                    self.cert_cursor += 1;
+                }
+                vec![]
+            }
+            Key::Enter | Key::Tab if examined => self.choose_certificate(),
+            _ if examined => vec![],
+            Key::Char(c) if !c.is_control() => {
+                if self.domain_input.chars().count() < 253 {
+                    self.domain_input.push(c);
+                }
+                self.domain_error = None;
+                vec![]
+            }
+            Key::Backspace => {
+                self.domain_input.pop();
+                self.domain_error = None;
+                vec![]
+            }
+            Key::Enter | Key::Tab => match domain::parse_domain(&self.domain_input) {
+                Ok(d) => {
+                    self.domain_error = None;
+                    self.domain = Some(d.clone());
+                    self.examined = Some(Load::Pending);
+                    self.cert_cursor = 0;
+                    vec![Effect::ExamineDomain(d)]
+                }
+                Err(refusal) => {
+                    self.domain_error = Some(refusal.to_string());
+                    vec![]
+                }
+            },
+            _ => vec![],
+        }
+    }
+
+    fn choose_certificate(&mut self) -> Vec<Effect> {
+        let Some(cert) = self
+            .reusable_certificates()
+            .get(self.cert_cursor)
+            .map(|c| c.arn.clone())
+        else {
+            return vec![];
+        };
+        let Some(d) = &self.domain else {
+            return vec![];
+        };
+        self.answers.domain = Some(d.ascii.clone());
+        self.answers.certificate_arn = Some(cert);
+        self.go(Step::Sizing);
+        vec![Effect::Save(self.answers.clone())]
+    }
+
     fn set_filter(&mut self, filter: String) {
         self.filter = filter;
         self.cursor = 0;
@@ -402,6 +529,12 @@ impl Wizard {
             return vec![];
         }
         self.region_error = None;
+        if self.answers.region.as_ref() != Some(&row.code) {
+            // A certificate belongs to its region: another region needs its own.
+            self.answers.certificate_arn = None;
+            self.examined = None;
+            self.domain = None;
+        }
         self.answers.region = Some(row.code.clone());
         self.go(Step::Domain);
         vec![

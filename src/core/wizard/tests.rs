@@ -296,3 +296,128 @@ fn regions_are_grouped_in_the_deployment_guides_order() {
         ]
     );
 }
+
+fn on_domain() -> Wizard {
+    wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        ..Answers::default()
+    })
+}
+
+fn facts(w: &Wizard, certificates: Vec<domain::CertificateOffer>) -> Msg {
+    Msg::Examined(Ok(DomainFacts {
+        domain: w.domain.as_ref().unwrap().ascii.clone(),
+        zone: None,
+        certificates,
+        read_at: std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
+    }))
+}
+
+fn issued(arn: &str, name: &str) -> domain::CertificateOffer {
+    domain::CertificateOffer {
+        arn: arn.into(),
+        names: vec![name.into()],
+        issued: true,
+        not_after: Some(
+            std::time::SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs(1_800_000_000 + 90 * 86_400),
+        ),
+    }
+}
+
+#[test]
+fn a_bad_domain_is_refused_in_place_and_a_good_one_is_looked_up() {
+    let mut w = on_domain();
+    assert_eq!(w.step, Step::Domain);
+    typed(&mut w, "*.example.com");
+    assert!(press(&mut w, Key::Enter).is_empty());
+    assert!(w.domain_error.as_ref().unwrap().contains("wildcard"));
+    for _ in 0.."*.example.com".len() {
+        press(&mut w, Key::Backspace);
+    }
+    typed(&mut w, "PH.example.com");
+    let effects = press(&mut w, Key::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::ExamineDomain(d)] if d.ascii == "ph.example.com")
+    );
+    assert_eq!(w.examined, Some(Load::Pending));
+}
+
+#[test]
+fn a_covering_certificate_is_chosen_and_saved_with_the_domain() {
+    let mut w = on_domain();
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    let m = facts(
+        &w,
+        vec![
+            issued("a", "*.example.com"),
+            issued("b", "ph.example.com"),
+            issued("c", "x.other.com"),
+        ],
+    );
+    w.handle(m);
+    assert_eq!(w.reusable_certificates().len(), 2);
+    press(&mut w, Key::Down);
+    press(&mut w, Key::Down);
+    let effects = press(&mut w, Key::Enter);
+    assert_eq!(w.step, Step::Sizing);
+    assert!(matches!(effects.as_slice(), [Effect::Save(a)]
+        if a.certificate_arn.as_deref() == Some("b") && a.domain.as_deref() == Some("ph.example.com")));
+}
+
+#[test]
+fn without_a_certificate_to_reuse_enter_does_nothing_and_esc_returns_to_the_name() {
+    let mut w = on_domain();
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    let m = facts(&w, vec![]);
+    w.handle(m);
+    assert!(press(&mut w, Key::Enter).is_empty());
+    assert_eq!(w.step, Step::Domain);
+    press(&mut w, Key::Esc);
+    assert_eq!(w.examined, None, "back to typing");
+    typed(&mut w, "x");
+    assert_eq!(w.domain_input, "ph.example.comx");
+    press(&mut w, Key::Esc);
+    assert_eq!(w.step, Step::Region);
+}
+
+#[test]
+fn facts_about_a_name_no_longer_asked_about_are_dropped() {
+    let mut w = on_domain();
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    w.handle(Msg::Examined(Ok(DomainFacts {
+        domain: "old.example.com".into(),
+        zone: None,
+        certificates: vec![],
+        read_at: std::time::SystemTime::UNIX_EPOCH,
+    })));
+    assert_eq!(w.examined, Some(Load::Pending));
+}
+
+#[test]
+fn choosing_another_region_forgets_the_certificate_of_the_first() {
+    let mut w = wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        domain: Some("ph.example.com".into()),
+        certificate_arn: Some("arn:aws:acm:eu-west-1:1:certificate/x".into()),
+        ..Answers::default()
+    });
+    assert_eq!(w.step, Step::Sizing);
+    press(&mut w, Key::Esc);
+    press(&mut w, Key::Esc);
+    assert_eq!(w.step, Step::Region);
+    press(&mut w, Key::Home);
+    press(&mut w, Key::Enter);
+    assert_eq!(w.answers.region.as_ref().unwrap().as_str(), "us-east-1");
+    assert_eq!(w.answers.certificate_arn, None);
+    assert_eq!(
+        w.answers.domain.as_deref(),
+        Some("ph.example.com"),
+        "the name is kept"
+    );
+}

@@ -2,4 +2,5 @@
 
 pub mod domain;
 pub mod region;
+pub mod sizing;
 pub mod welcome;
