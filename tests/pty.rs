@@ -41,6 +41,16 @@ impl Session {
     }
 
     fn start_with(state: &Path, cols: u16, rows: u16, args: &[&str]) -> Session {
+        Self::start_env(state, cols, rows, args, &[])
+    }
+
+    fn start_env(
+        state: &Path,
+        cols: u16,
+        rows: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Session {
         let pair = native_pty_system().openpty(size(cols, rows)).unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_ph-installer"));
         cmd.args(["--sandbox", "--state-dir"]);
@@ -50,6 +60,9 @@ impl Session {
         cmd.env("LANG", "C.UTF-8");
         cmd.env_remove("LC_ALL");
         cmd.env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
         let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 0)));
@@ -276,4 +289,35 @@ fn an_answers_file_prefills_the_wizard_and_a_bad_one_is_refused_naming_key_and_l
     assert!(screen.contains("line 2"), "{screen}");
     assert!(screen.contains("bad.toml"), "{screen}");
     assert_eq!(s.exit_code(), 2);
+}
+
+/// What the wizard writes while a refused install name is shown.
+fn refused_name_output(env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start_env(dir.path(), 80, 24, &[], env);
+    s.wait_for("Install name");
+    s.type_text("Shop\r");
+    s.wait_for("lowercase");
+    s.type_text("\x03");
+    s.exit_code();
+    String::from_utf8_lossy(&s.raw.lock().unwrap()).to_string()
+}
+
+const COLOURS: [&str; 4] = ["\x1b[38;5;", "\x1b[31m", "\x1b[32m", "\x1b[38;2;"];
+
+#[test]
+fn with_no_color_nothing_is_coloured_and_the_selection_is_still_reversed() {
+    let coloured = refused_name_output(&[]);
+    assert!(
+        COLOURS.iter().any(|c| coloured.contains(c)),
+        "without NO_COLOR the refusal is coloured (else this test proves nothing)"
+    );
+    let plain = refused_name_output(&[("NO_COLOR", "1")]);
+    for sgr in COLOURS {
+        assert!(!plain.contains(sgr), "{sgr:?} written under NO_COLOR");
+    }
+    assert!(
+        plain.contains("\x1b[7m"),
+        "the input field is reversed video"
+    );
 }
