@@ -220,6 +220,20 @@ impl Runner {
                     let _ = tx.send(Msg::Identity(r));
                 });
             }
+            Effect::LoadInstalls => {
+                let s = self.session.clone();
+                tokio::spawn(async move {
+                    let call = patiently(s.clock.as_ref(), Backoff::default(), || {
+                        s.cloud.stacks.list_stacks()
+                    });
+                    let r = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                        Ok(Ok(stacks)) => Ok(found_installs(&stacks, s.region.code.as_str())),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(timed_out("CloudFormation ListStacks")),
+                    };
+                    let _ = tx.send(Msg::Installs(r));
+                });
+            }
             Effect::LoadRegions => {
                 let s = self.session.clone();
                 tokio::spawn(async move {
@@ -261,6 +275,32 @@ impl Runner {
         }
         false
     }
+}
+
+/// The installs the stacks' `ph:install` tags name (the installer's own
+/// bootstrap stack aside), with how many stacks each has.
+fn found_installs(
+    stacks: &[crate::cloud::types::Stack],
+    region: &str,
+) -> Vec<wizard::FoundInstall> {
+    let mut found: Vec<wizard::FoundInstall> = Vec::new();
+    for s in stacks {
+        let Some(tag) = s.tags.iter().find(|t| t.key == "ph:install") else {
+            continue;
+        };
+        if tag.value == wizard::BOOTSTRAP_TAG_VALUE {
+            continue;
+        }
+        match found.iter_mut().find(|f| f.name == tag.value) {
+            Some(f) => f.stacks += 1,
+            None => found.push(wizard::FoundInstall {
+                name: tag.value.clone(),
+                region: region.to_string(),
+                stacks: 1,
+            }),
+        }
+    }
+    found
 }
 
 /// The public hosted zone with the longest name that holds `domain`, and

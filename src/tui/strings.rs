@@ -91,3 +91,13 @@ pub const HELP_CLOSE: &str = "Any key closes this help.";
 pub fn goodbye(path: &str) -> String {
     format!("Answers saved in {path}. Run ph-installer again to continue where you left off.")
 }
+
+pub fn unknown_install(name: &str, stacks: usize, region: &str) -> String {
+    format!(
+        "This account has {stacks} stack{} of install '{name}' in {region} that this state \
+         directory does not know. If another user started it (ec2-user over SSH, ssm-user over \
+         SSM), run ph-installer as that user, with sudo, or with --state-dir set to its state \
+         directory; to start another install, type a different name.",
+        if stacks == 1 { "" } else { "s" }
+    )
+}

@@ -267,3 +267,48 @@ fn no_screen_shows_a_secret_value() {
         assert!(!screen.contains("never-on-screen"), "{screen}");
     }
 }
+
+#[test]
+fn welcome_names_an_install_started_from_another_state_directory() {
+    let mut w = wizard(Step::Welcome);
+    w.handle(Msg::Installs(Ok(vec![crate::core::wizard::FoundInstall {
+        name: "shop".into(),
+        region: "us-east-1".into(),
+        stacks: 10,
+    }])));
+    let t = draw(&w, &view(false), (80, 24));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn installs_are_found_by_their_tag_and_the_installers_own_stack_is_not_one() {
+    use crate::cloud::types::{Stack, Tag};
+    use crate::core::stack::StackStatus;
+    let stack = |name: &str, tag: Option<&str>| Stack {
+        name: name.into(),
+        id: format!("arn:aws:cloudformation:us-east-1:1:stack/{name}/x"),
+        status: StackStatus::CreateComplete,
+        status_reason: None,
+        created: std::time::SystemTime::UNIX_EPOCH,
+        last_updated: None,
+        parameters: vec![],
+        outputs: vec![],
+        tags: tag
+            .map(|v| vec![Tag::new("ph:install", v)])
+            .unwrap_or_default(),
+        disable_rollback: true,
+        termination_protection: false,
+    };
+    let found = super::found_installs(
+        &[
+            stack("ph-installer", Some("installer-bootstrap")),
+            stack("ph-shop-network", Some("shop")),
+            stack("ph-shop-rds", Some("shop")),
+            stack("other", None),
+            stack("ph-demo-network", Some("demo")),
+        ],
+        "us-east-1",
+    );
+    let names: Vec<(&str, usize)> = found.iter().map(|f| (f.name.as_str(), f.stacks)).collect();
+    assert_eq!(names, [("shop", 2), ("demo", 1)]);
+}

@@ -109,7 +109,21 @@ pub enum Msg {
     Saved(Result<(), String>),
     /// What the account has for the domain asked about.
     Examined(Result<DomainFacts, String>),
+    /// The installs whose stacks the account has.
+    Installs(Result<Vec<FoundInstall>, String>),
 }
+
+/// An install whose stacks are in the account (found by their `ph:install`
+/// tag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundInstall {
+    pub name: String,
+    pub region: String,
+    pub stacks: usize,
+}
+
+/// The tag value of the installer's own bootstrap stack, never an install.
+pub const BOOTSTRAP_TAG_VALUE: &str = "installer-bootstrap";
 
 /// What the account has for a domain: the public hosted zone that would
 /// hold it, and the certificates of the region.
@@ -128,6 +142,8 @@ pub struct DomainFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     LoadIdentity,
+    /// Find the installs whose stacks are in the session's region.
+    LoadInstalls,
     LoadRegions,
     /// Write the answers to `config.toml`.
     Save(Answers),
@@ -144,6 +160,7 @@ pub struct Wizard {
     pub answers: Answers,
     pub identity: Load<Identity>,
     pub regions: Load<Vec<RegionRow>>,
+    pub installs: Load<Vec<FoundInstall>>,
     /// The session's region and why it was chosen (preselected on the
     /// region screen).
     pub session_region: RegionCode,
@@ -190,6 +207,7 @@ impl Wizard {
             answers,
             identity: Load::Pending,
             regions: Load::Pending,
+            installs: Load::Pending,
             session_region,
             region_why,
             name_input,
@@ -208,7 +226,28 @@ impl Wizard {
         };
         w.place_cursor_on_chosen();
         w.domain_input = domain_input;
-        (w, vec![Effect::LoadIdentity, Effect::LoadRegions])
+        (
+            w,
+            vec![
+                Effect::LoadIdentity,
+                Effect::LoadRegions,
+                Effect::LoadInstalls,
+            ],
+        )
+    }
+
+    /// Installs in the account that these answers are not about: started
+    /// from another state directory (another user, another machine).
+    pub fn unknown_installs(&self) -> Vec<&FoundInstall> {
+        let mine = self.answers.install_name.as_ref().map(|n| n.as_str());
+        self.installs
+            .ready()
+            .map(|all| {
+                all.iter()
+                    .filter(|i| Some(i.name.as_str()) != mine)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The regions the filter lets through, in the table's order.
@@ -242,6 +281,13 @@ impl Wizard {
             Msg::Identity(r) => {
                 self.identity = match r {
                     Ok(i) => Load::Ready(i),
+                    Err(e) => Load::Failed(e),
+                };
+                vec![]
+            }
+            Msg::Installs(r) => {
+                self.installs = match r {
+                    Ok(found) => Load::Ready(found),
                     Err(e) => Load::Failed(e),
                 };
                 vec![]
@@ -342,6 +388,20 @@ impl Wizard {
                 vec![]
             }
             Key::Enter | Key::Tab => match parse_install_name(&self.name_input) {
+                Ok(name)
+                    if self.answers.install_name.as_ref() != Some(&name)
+                        && self
+                            .unknown_installs()
+                            .iter()
+                            .any(|i| i.name == name.as_str()) =>
+                {
+                    self.name_error = Some(format!(
+                        "Stacks of an install named {name} already exist in this account, started \
+                         from another state directory. Continue it from there, or choose another \
+                         name."
+                    ));
+                    vec![]
+                }
                 Ok(name) => {
                     self.name_error = None;
                     self.answers.install_name = Some(name);

@@ -54,7 +54,14 @@ fn rows() -> Vec<RegionRow> {
 
 fn wizard(answers: Answers) -> Wizard {
     let (mut w, effects) = Wizard::new(answers, "us-east-1".parse().unwrap(), "the flag".into());
-    assert_eq!(effects, vec![Effect::LoadIdentity, Effect::LoadRegions]);
+    assert_eq!(
+        effects,
+        vec![
+            Effect::LoadIdentity,
+            Effect::LoadRegions,
+            Effect::LoadInstalls
+        ]
+    );
     w.handle(Msg::Identity(Ok(Identity {
         account: "111122223333".into(),
         arn: "arn:aws:sts::111122223333:assumed-role/x/y".into(),
@@ -420,4 +427,38 @@ fn choosing_another_region_forgets_the_certificate_of_the_first() {
         Some("ph.example.com"),
         "the name is kept"
     );
+}
+
+#[test]
+fn an_install_this_state_dir_does_not_know_is_named_and_its_name_cannot_be_taken() {
+    let mut w = wizard(Answers::default());
+    w.handle(Msg::Installs(Ok(vec![FoundInstall {
+        name: "shop".into(),
+        region: "us-east-1".into(),
+        stacks: 10,
+    }])));
+    assert_eq!(w.unknown_installs().len(), 1);
+    typed(&mut w, "shop");
+    assert!(press(&mut w, Key::Enter).is_empty());
+    let e = w.name_error.clone().unwrap();
+    assert!(
+        e.contains("already exist") && e.contains("another state directory"),
+        "{e}"
+    );
+    press(&mut w, Key::Backspace);
+    typed(&mut w, "2");
+    press(&mut w, Key::Enter);
+    assert_eq!(w.step, Step::Region, "another name goes on");
+    // The install the answers are about is not unknown.
+    let mine = wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        ..Answers::default()
+    });
+    let mut mine = mine;
+    mine.handle(Msg::Installs(Ok(vec![FoundInstall {
+        name: "shop".into(),
+        region: "us-east-1".into(),
+        stacks: 10,
+    }])));
+    assert!(mine.unknown_installs().is_empty());
 }

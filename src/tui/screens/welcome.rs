@@ -69,6 +69,17 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
         strings::REGION,
         format!("{}, chosen by {}", w.session_region, w.region_why),
     );
+    for i in w.unknown_installs() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "{} {}",
+                g.bad(),
+                strings::unknown_install(&i.name, i.stacks, &i.region)
+            ),
+            theme::error(),
+        ));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled(strings::INSTALL_NAME, theme::title()));
     lines.push(Line::from(vec![
