@@ -329,7 +329,15 @@ async fn examine(
     let certificates = summaries
         .into_iter()
         .map(|c| wizard::domain::CertificateOffer {
-            names: std::iter::once(c.domain).chain(c.sans).collect(),
+            // ACM lists the domain among the alternative names too.
+            names: std::iter::once(c.domain)
+                .chain(c.sans)
+                .fold(Vec::new(), |mut names, n| {
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                    names
+                }),
             issued: c.status == crate::cloud::types::CertificateStatus::Issued,
             not_after: c.not_after,
             arn: c.arn,
