@@ -321,3 +321,15 @@ fn with_no_color_nothing_is_coloured_and_the_selection_is_still_reversed() {
         "the input field is reversed video"
     );
 }
+
+#[test]
+fn an_answer_given_just_before_leaving_is_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start(dir.path(), 80, 24);
+    s.wait_for("Install name");
+    // Enter and Ctrl-C in one read: the save may still be running as the
+    // wizard ends.
+    s.type_text("shop\r\x03");
+    assert_eq!(s.exit_code(), 0);
+    assert!(answers(dir.path()).contains("install_name = \"shop\""));
+}

@@ -109,7 +109,11 @@ pub async fn run(session: Session, opts: Options) -> Exit {
         session.region.source.to_string(),
     );
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut runner = Runner { session, tx };
+    let mut runner = Runner {
+        session,
+        tx,
+        last_save: None,
+    };
     let mut quit = runner.run_all(first);
     let mut events = crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -175,6 +179,14 @@ pub async fn run(session: Session, opts: Options) -> Exit {
         }
     }
     drop(guard);
+    if let Some(answers) = runner.last_save.take() {
+        // The same write the background task makes: atomic, so whichever
+        // lands last leaves a whole file.
+        if let Err(e) = state.write_toml(&config, &answers) {
+            eprintln!("error: the answers could not be saved: {e}");
+            outcome = Exit::Failed;
+        }
+    }
     if outcome == Exit::Success {
         println!("{}", strings::goodbye(&view_path));
     }
@@ -186,6 +198,9 @@ pub async fn run(session: Session, opts: Options) -> Exit {
 struct Runner {
     session: Session,
     tx: mpsc::UnboundedSender<Msg>,
+    /// The answers of the newest save asked for, written once more when the
+    /// wizard ends however it ends, so a save still running is never lost.
+    last_save: Option<Answers>,
 }
 
 impl Runner {
@@ -248,6 +263,7 @@ impl Runner {
                 });
             }
             Effect::Save(answers) => {
+                self.last_save = Some(answers.clone());
                 let state = self.session.state.clone();
                 tokio::task::spawn_blocking(move || {
                     let r = state
