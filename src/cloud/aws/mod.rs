@@ -352,58 +352,28 @@ impl AwsPorts {
             headers: Arc::new(headers.to_vec()),
             last_date: Arc::default(),
         };
+        // Every client: the shared SDK config, with the wire interceptor.
+        macro_rules! client {
+            ($sdk_crate:ident) => {
+                $sdk_crate::Client::from_conf(
+                    $sdk_crate::config::Builder::from(sdk)
+                        .interceptor(wire.clone())
+                        .build(),
+                )
+            };
+        }
         AwsPorts {
             ec2: ec2_client(sdk, &wire, None),
-            sts: aws_sdk_sts::Client::from_conf(
-                aws_sdk_sts::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            acm: aws_sdk_acm::Client::from_conf(
-                aws_sdk_acm::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            route53: aws_sdk_route53::Client::from_conf(
-                aws_sdk_route53::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            cfn: aws_sdk_cloudformation::Client::from_conf(
-                aws_sdk_cloudformation::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            ssm: aws_sdk_ssm::Client::from_conf(
-                aws_sdk_ssm::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            rds: aws_sdk_rds::Client::from_conf(
-                aws_sdk_rds::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            opensearch: aws_sdk_opensearch::Client::from_conf(
-                aws_sdk_opensearch::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            elasticache: aws_sdk_elasticache::Client::from_conf(
-                aws_sdk_elasticache::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
-            eks: aws_sdk_eks::Client::from_conf(
-                aws_sdk_eks::config::Builder::from(sdk)
-                    .interceptor(wire.clone())
-                    .build(),
-            ),
+            sts: client!(aws_sdk_sts),
+            acm: client!(aws_sdk_acm),
+            route53: client!(aws_sdk_route53),
+            cfn: client!(aws_sdk_cloudformation),
+            ssm: client!(aws_sdk_ssm),
+            iam: client!(aws_sdk_iam),
+            rds: client!(aws_sdk_rds),
+            opensearch: client!(aws_sdk_opensearch),
+            elasticache: client!(aws_sdk_elasticache),
+            eks: client!(aws_sdk_eks),
             s3control: {
                 let mut conf =
                     aws_sdk_s3control::config::Builder::from(sdk).interceptor(wire.clone());
