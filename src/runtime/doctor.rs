@@ -10,6 +10,7 @@ use super::retry::{Backoff, patiently};
 use super::{ConnectFailure, Session};
 use crate::cloud::CloudError;
 use crate::core::answers::Answers;
+use crate::core::blueprint::Blueprint;
 use crate::core::blueprint::zones::{OfferedZone, choose_zones};
 use crate::core::doctor::{self as judge, Check, StateDirFacts};
 use crate::core::region::{RegionCode, RegionRefusal, check_opt_in};
@@ -45,20 +46,21 @@ pub async fn run(
         checks: Vec::new(),
         reporter,
     };
-    // The profile the operator chose, if the answers are readable; the
-    // answers check below reports them either way.
-    let chosen = state
-        .read_toml::<Answers>(&state.config_path())
+    // Read once: the sizing check needs the chosen profile, the answers
+    // check below reports the file either way.
+    let saved = state.read_toml::<Answers>(&state.config_path());
+    let chosen = saved
+        .as_ref()
         .ok()
-        .flatten()
-        .and_then(|a| a.profile);
+        .and_then(Option::as_ref)
+        .and_then(|a| a.profile.clone());
     let region = cloud_checks(session, chosen.as_deref(), &mut report).await;
     // The local checks read files and may wait a moment for the lock's
     // holder to finish writing its record: off the async workers.
     let state = state.clone();
     let local = tokio::task::spawn_blocking(move || {
         [
-            answers_check(&state, region.as_ref()),
+            answers_check(&state, saved, region.as_ref()),
             state_dir_check(state.root(), chosen_by),
             secrets_check(&state.secrets_path()),
             lock_check(&state.lock_path()),
@@ -141,8 +143,9 @@ async fn cloud_checks(
             ));
             checks.push(clock_check(connected).await);
             checks.push(public_access_check(connected, &id.account).await);
-            checks.push(sizing_check(connected, chosen_profile).await);
-            checks.push(addon_check(connected).await);
+            for check in blueprint_checks(connected, chosen_profile).await {
+                checks.push(check);
+            }
             return Some(code);
         }
         Err(e) => {
@@ -217,20 +220,28 @@ async fn cloud_checks(
     Some(code)
 }
 
-/// Whether the EKS add-ons accept the settings the templates give them.
-async fn addon_check(connected: &Session) -> Check {
-    let code = connected.region.code.as_str();
-    let bp = match crate::core::blueprint::Blueprint::embedded() {
-        Ok(bp) => bp,
-        Err(e) => {
-            return Check::fail(
-                "eks-addons",
+/// The checks that read the embedded blueprint (parsed once for both):
+/// sizing, then the EKS add-ons.
+async fn blueprint_checks(connected: &Session, chosen: Option<&str>) -> [Check; 2] {
+    match crate::core::blueprint::Blueprint::embedded() {
+        Ok(bp) => [
+            sizing_check(connected, &bp, chosen).await,
+            addon_check(connected, &bp).await,
+        ],
+        Err(e) => ["sizing", "eks-addons"].map(|id| {
+            Check::fail(
+                id,
                 "The blueprint built into this binary does not parse.",
                 format!("{e}; this is a defect of the build, report it."),
-            );
-        }
-    };
-    let (k8s, wanted) = crate::core::blueprint::offerings::addon_configurations(&bp);
+            )
+        }),
+    }
+}
+
+/// Whether the EKS add-ons accept the settings the templates give them.
+async fn addon_check(connected: &Session, bp: &Blueprint) -> Check {
+    let code = connected.region.code.as_str();
+    let (k8s, wanted) = crate::core::blueprint::offerings::addon_configurations(bp);
     let mut found = Vec::new();
     for (addon, _) in &wanted {
         let settings = patiently(connected.clock.as_ref(), Backoff::default(), || {
@@ -252,19 +263,9 @@ async fn addon_check(connected: &Session) -> Check {
 }
 
 /// Whether every profile's instance types are sold in the region.
-async fn sizing_check(connected: &Session, chosen: Option<&str>) -> Check {
+async fn sizing_check(connected: &Session, bp: &Blueprint, chosen: Option<&str>) -> Check {
     let code = &connected.region.code;
-    let bp = match crate::core::blueprint::Blueprint::embedded() {
-        Ok(bp) => bp,
-        Err(e) => {
-            return Check::fail(
-                "sizing",
-                "The blueprint built into this binary does not parse.",
-                format!("{e}; this is a defect of the build, report it."),
-            );
-        }
-    };
-    match super::sizing::profile_fits(&connected.cloud, connected.clock.as_ref(), &bp, code).await {
+    match super::sizing::profile_fits(&connected.cloud, connected.clock.as_ref(), bp, code).await {
         Ok(fits) => crate::core::blueprint::offerings::sizing_check(&fits, chosen, code.as_str()),
         Err(e) => Check::fail(
             "sizing",
@@ -388,9 +389,13 @@ async fn clock_check(connected: &Session) -> Check {
 }
 
 /// The saved answers parse, and their region is the one in use.
-fn answers_check(state: &StateDir, in_use: Option<&RegionCode>) -> Check {
+fn answers_check(
+    state: &StateDir,
+    saved: Result<Option<Answers>, crate::store::StoreError>,
+    in_use: Option<&RegionCode>,
+) -> Check {
     let path = state.config_path();
-    match state.read_toml::<Answers>(&path) {
+    match saved {
         Ok(None) => Check::pass(
             "answers",
             format!(
