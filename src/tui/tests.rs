@@ -7,19 +7,7 @@ use ratatui::backend::TestBackend;
 use super::app::{self, MIN_SIZE, View};
 use super::theme::Glyphs;
 use crate::core::answers::Answers;
-use crate::core::region::OptInStatus;
-use crate::core::regions::RegionRow;
-use crate::core::wizard::{Identity, Key, Msg, Step, Wizard};
-
-fn row(code: &str, name: &str, geography: &str, opt_in: OptInStatus, zones: usize) -> RegionRow {
-    RegionRow {
-        code: code.parse().unwrap(),
-        name: Some(name.into()),
-        geography: geography.into(),
-        opt_in: Some(opt_in),
-        az_count: opt_in.usable().then_some(zones),
-    }
-}
+use crate::core::wizard::{Key, Msg, Step, Wizard, fixtures};
 
 fn wizard(step: Step) -> Wizard {
     let answers = match step {
@@ -44,61 +32,12 @@ fn wizard(step: Step) -> Wizard {
             ..Answers::default()
         },
     };
-    let (mut w, _) = Wizard::new(
+    let (w, _) = Wizard::new(
         answers,
         "us-east-1".parse().unwrap(),
         "this EC2 instance's metadata (its own region)".into(),
     );
-    w.handle(Msg::Identity(Ok(Identity {
-        account: "111122223333".into(),
-        arn: "arn:aws:sts::111122223333:assumed-role/ph-installer/i-0a1b2c3d4e5f60718".into(),
-        credentials: "EC2 instance role (IMDSv2)".into(),
-    })));
-    w.handle(Msg::Regions(Ok(vec![
-        row(
-            "us-east-1",
-            "US East (N. Virginia)",
-            "North America",
-            OptInStatus::OptInNotRequired,
-            6,
-        ),
-        row(
-            "us-west-1",
-            "US West (N. California)",
-            "North America",
-            OptInStatus::OptInNotRequired,
-            2,
-        ),
-        row(
-            "eu-west-1",
-            "Europe (Ireland)",
-            "Europe",
-            OptInStatus::OptInNotRequired,
-            3,
-        ),
-        row(
-            "eu-south-2",
-            "Europe (Spain)",
-            "Europe",
-            OptInStatus::NotOptedIn,
-            3,
-        ),
-        row(
-            "me-central-1",
-            "Middle East (UAE)",
-            "Middle East",
-            OptInStatus::OptedIn,
-            3,
-        ),
-        row(
-            "af-south-1",
-            "Africa (Cape Town)",
-            "Africa",
-            OptInStatus::NotOptedIn,
-            3,
-        ),
-    ])));
-    w
+    fixtures::loaded(w)
 }
 
 fn view(ascii: bool) -> View {

@@ -10,6 +10,8 @@ use super::regions::RegionRow;
 
 pub mod domain;
 #[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
 mod tests;
 
 /// A key as the wizard understands it; the front end maps terminal events

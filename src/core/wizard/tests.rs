@@ -1,59 +1,9 @@
+use super::fixtures::{self, row};
 use super::*;
 use crate::core::region::OptInStatus;
 
-fn row(code: &str, name: &str, geography: &str, opt_in: OptInStatus) -> RegionRow {
-    RegionRow {
-        code: code.parse().unwrap(),
-        name: Some(name.into()),
-        geography: geography.into(),
-        opt_in: Some(opt_in),
-        az_count: Some(3),
-    }
-}
-
-fn rows() -> Vec<RegionRow> {
-    vec![
-        row(
-            "us-east-1",
-            "US East (N. Virginia)",
-            "North America",
-            OptInStatus::OptInNotRequired,
-        ),
-        row(
-            "us-west-1",
-            "US West (N. California)",
-            "North America",
-            OptInStatus::OptInNotRequired,
-        ),
-        row(
-            "eu-west-1",
-            "Europe (Ireland)",
-            "Europe",
-            OptInStatus::OptInNotRequired,
-        ),
-        row(
-            "eu-south-2",
-            "Europe (Spain)",
-            "Europe",
-            OptInStatus::NotOptedIn,
-        ),
-        row(
-            "me-central-1",
-            "Middle East (UAE)",
-            "Middle East",
-            OptInStatus::OptedIn,
-        ),
-        row(
-            "af-south-1",
-            "Africa (Cape Town)",
-            "Africa",
-            OptInStatus::NotOptedIn,
-        ),
-    ]
-}
-
 fn wizard(answers: Answers) -> Wizard {
-    let (mut w, effects) = Wizard::new(answers, "us-east-1".parse().unwrap(), "the flag".into());
+    let (w, effects) = Wizard::new(answers, "us-east-1".parse().unwrap(), "the flag".into());
     assert_eq!(
         effects,
         vec![
@@ -62,13 +12,7 @@ fn wizard(answers: Answers) -> Wizard {
             Effect::LoadInstalls
         ]
     );
-    w.handle(Msg::Identity(Ok(Identity {
-        account: "111122223333".into(),
-        arn: "arn:aws:sts::111122223333:assumed-role/x/y".into(),
-        credentials: "instance role".into(),
-    })));
-    w.handle(Msg::Regions(Ok(rows())));
-    w
+    fixtures::loaded(w)
 }
 
 fn typed(w: &mut Wizard, text: &str) -> Vec<Effect> {
@@ -274,7 +218,7 @@ fn a_failed_save_is_shown_and_cleared_by_the_next_one() {
 
 #[test]
 fn regions_are_grouped_in_the_deployment_guides_order() {
-    let mut all = rows();
+    let mut all = fixtures::regions();
     all.insert(
         0,
         row(
@@ -282,6 +226,7 @@ fn regions_are_grouped_in_the_deployment_guides_order() {
             "South America (Sao Paulo)",
             "South America",
             OptInStatus::OptInNotRequired,
+            3,
         ),
     );
     let mut w = wizard(Answers::default());
