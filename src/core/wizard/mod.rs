@@ -198,12 +198,12 @@ impl Wizard {
         region_why: String,
     ) -> (Wizard, Vec<Effect>) {
         let step = Step::resume_at(&answers);
-        let domain_input = answers.domain.clone().unwrap_or_default();
         let name_input = answers
             .install_name
             .as_ref()
             .map(|n| n.as_str().to_string())
             .unwrap_or_default();
+        let domain_input = answers.domain.clone().unwrap_or_default();
         let mut w = Wizard {
             step,
             answers,
@@ -218,7 +218,7 @@ impl Wizard {
             cursor: 0,
             region_error: None,
             save_error: None,
-            domain_input: String::new(),
+            domain_input,
             domain_error: None,
             domain: None,
             examined: None,
@@ -227,7 +227,6 @@ impl Wizard {
             done: false,
         };
         w.place_cursor_on_chosen();
-        w.domain_input = domain_input;
         (
             w,
             vec![

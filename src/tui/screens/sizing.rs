@@ -12,56 +12,36 @@ use crate::tui::{strings, theme};
 
 pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
     let g = v.glyphs;
-    let name = w
-        .answers
-        .install_name
-        .as_ref()
-        .map(|n| n.as_str().to_string())
-        .unwrap_or_default();
-    let region = w
-        .answers
-        .region
-        .as_ref()
-        .map(|r| r.to_string())
-        .unwrap_or_default();
+    let a = &w.answers;
+    let saved = [
+        (
+            strings::INSTALL_NAME,
+            a.install_name.as_ref().map(|n| n.to_string()),
+        ),
+        (strings::REGION, a.region.as_ref().map(|r| r.to_string())),
+        (strings::DOMAIN, a.domain.clone()),
+        (
+            strings::CERTIFICATE,
+            // The ARN's resource part (certificate/<id>) fits the line.
+            a.certificate_arn
+                .as_deref()
+                .and_then(|arn| arn.rsplit(':').next())
+                .map(str::to_string),
+        ),
+    ];
     let mut lines = vec![
         Line::raw(strings::SIZING_NEXT),
         Line::raw(""),
         Line::raw(strings::saved_so_far(&v.config_path)),
-        Line::styled(
-            format!("  {} {:<13} {name}", g.ok(), strings::INSTALL_NAME),
-            theme::good(),
-        ),
-        Line::styled(
-            format!("  {} {:<13} {region}", g.ok(), strings::REGION),
-            theme::good(),
-        ),
-        Line::styled(
-            format!(
-                "  {} {:<13} {}",
-                g.ok(),
-                strings::DOMAIN,
-                w.answers.domain.clone().unwrap_or_default()
-            ),
-            theme::good(),
-        ),
-        Line::styled(
-            format!(
-                "  {} {:<13} {}",
-                g.ok(),
-                strings::CERTIFICATE,
-                // The ARN's resource part (certificate/<id>) fits the line.
-                w.answers
-                    .certificate_arn
-                    .as_deref()
-                    .and_then(|a| a.rsplit(':').next())
-                    .unwrap_or_default()
-            ),
-            theme::good(),
-        ),
-        Line::raw(""),
-        Line::raw(strings::RESUME),
     ];
+    for (label, value) in saved {
+        lines.push(Line::styled(
+            format!("  {} {label:<13} {}", g.ok(), value.unwrap_or_default()),
+            theme::good(),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(strings::RESUME));
     if let Some(e) = &w.save_error {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
