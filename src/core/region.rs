@@ -204,6 +204,16 @@ pub fn partition_of(code: &str) -> Option<Partition> {
     (COMMERCIAL_PREFIXES.contains(&first) && region_tail_ok(rest)).then_some(Partition::Aws)
 }
 
+/// The partition outside the commercial one whose codes `text` starts
+/// (`us-gov`, `cn`, `us-iso-e`...): for a code typed only in part.
+pub fn isolated_partition_of_prefix(text: &str) -> Option<Partition> {
+    let text = text.trim().to_ascii_lowercase();
+    ISOLATED_PREFIXES
+        .iter()
+        .find(|(prefix, _)| text.starts_with(prefix.trim_end_matches('-')))
+        .map(|(_, partition)| *partition)
+}
+
 /// `\w+-\d+`: a name of word characters, a dash, then digits.
 fn region_tail_ok(rest: &str) -> bool {
     let Some((name, number)) = rest.rsplit_once('-') else {

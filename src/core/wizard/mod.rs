@@ -551,7 +551,18 @@ impl Wizard {
     fn set_filter(&mut self, filter: String) {
         self.filter = filter;
         self.cursor = 0;
-        self.region_error = self.refusal_of_filter().map(|r| r.to_string());
+        self.region_error = self
+            .refusal_of_filter()
+            .map(|r| r.to_string())
+            .or_else(|| self.no_match());
+    }
+
+    /// What a filter that matches no region says, while the list is known.
+    fn no_match(&self) -> Option<String> {
+        let f = self.filter.trim();
+        (!f.is_empty() && self.regions.ready().is_some() && self.visible_regions().is_empty()).then(
+            || format!("No region matches '{f}'. Backspace to change the filter, Esc to clear it."),
+        )
     }
 
     /// A filter that is a whole region code the rules refuse (GovCloud,
@@ -563,7 +574,14 @@ impl Wizard {
             return None;
         }
         match parse_region(f) {
-            Err(RegionRefusal::Unknown { .. }) | Err(RegionRefusal::Empty) => None,
+            // Part of a refused partition's code (`us-gov`, `cn`) is refused
+            // for the same reason, before the code is whole.
+            Err(RegionRefusal::Unknown { .. }) => super::region::isolated_partition_of_prefix(f)
+                .map(|partition| RegionRefusal::NonCommercial {
+                    code: f.to_string(),
+                    partition,
+                }),
+            Err(RegionRefusal::Empty) => None,
             Err(r) => Some(r),
             Ok(code) => Some(RegionRefusal::NotInAccount {
                 code: code.to_string(),
@@ -573,11 +591,8 @@ impl Wizard {
 
     fn choose_region(&mut self) -> Vec<Effect> {
         let Some(row) = self.selected_region().cloned() else {
-            if self.region_error.is_none() && self.regions.ready().is_some() {
-                self.region_error = Some(format!(
-                    "No region matches '{}'. Backspace to change the filter, Esc to clear it.",
-                    self.filter.trim()
-                ));
+            if self.region_error.is_none() {
+                self.region_error = self.no_match();
             }
             return vec![];
         };

@@ -158,6 +158,8 @@ fn typing_filters_by_code_name_or_group_and_j_k_move_only_while_the_filter_is_em
 fn a_refused_region_typed_into_the_filter_gets_the_region_rules_sentence() {
     let cases: &[(&str, &str)] = &[
         ("us-gov-west-1", "GovCloud"),
+        ("us-gov", "GovCloud"),
+        ("cn", "China"),
         ("cn-north-1", "China"),
         ("us-iso-east-1", "isolated"),
         ("us-east-1a", "availability zone"),
@@ -406,4 +408,17 @@ fn an_install_this_state_dir_does_not_know_is_named_and_its_name_cannot_be_taken
         stacks: 10,
     }])));
     assert!(mine.unknown_installs().is_empty());
+}
+
+#[test]
+fn a_filter_that_matches_nothing_says_so_as_it_is_typed() {
+    let mut w = wizard(Answers::default());
+    w.step = Step::Region;
+    typed(&mut w, "atlantis");
+    let e = w.region_error.clone().unwrap();
+    assert!(e.contains("No region matches 'atlantis'"), "{e}");
+    for _ in 0.."atlantis".len() {
+        press(&mut w, Key::Backspace);
+    }
+    assert_eq!(w.region_error, None);
 }
