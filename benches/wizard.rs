@@ -140,6 +140,7 @@ fn main() {
         glyphs: Glyphs { ascii: false },
         sandbox: true,
         config_path: "/var/lib/ph-installer/config.toml".into(),
+        records_path: "/var/lib/ph-installer/dns-validation.txt".into(),
         spinner: 0,
     };
     for step in Step::ALL {

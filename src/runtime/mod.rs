@@ -5,6 +5,7 @@
 //! `main` and handed down. Re-pointing it to another region keeps the
 //! credentials and the sandbox account it already has.
 
+pub mod certificate;
 pub mod doctor;
 pub mod progress;
 pub mod regions;

@@ -21,6 +21,8 @@ pub struct View {
     pub sandbox: bool,
     /// Where the answers are saved, as shown.
     pub config_path: String,
+    /// Where the validation records for a DNS provider are written.
+    pub records_path: String,
     /// Advances while something is loading.
     pub spinner: usize,
 }
@@ -60,9 +62,9 @@ pub fn render(f: &mut Frame, w: &Wizard, v: &View) {
         Step::Domain => screens::domain::render(f, inner, w, v),
         Step::Sizing => screens::sizing::render(f, inner, w, v),
     }
-    f.render_widget(Paragraph::new(hints_line(w.step)), footer);
+    f.render_widget(Paragraph::new(hints_line(w)), footer);
     if w.overlay == Some(Overlay::Help) {
-        help(f, body, w.step, v);
+        help(f, body, w, v);
     }
 }
 
@@ -110,9 +112,9 @@ fn steps_line(current: Step, g: Glyphs) -> Line<'static> {
     Line::from(spans)
 }
 
-fn hints_line(step: Step) -> Line<'static> {
+fn hints_line(w: &Wizard) -> Line<'static> {
     let mut spans = Vec::new();
-    for (i, (keys, what)) in keymap::hints(step).iter().enumerate() {
+    for (i, (keys, what)) in keymap::hints_for(w).iter().enumerate() {
         if i > 0 {
             spans.push(Span::raw("  "));
         }
@@ -122,8 +124,8 @@ fn hints_line(step: Step) -> Line<'static> {
     Line::from(spans)
 }
 
-fn help(f: &mut Frame, body: Rect, step: Step, v: &View) {
-    let hints = keymap::hints(step);
+fn help(f: &mut Frame, body: Rect, w: &Wizard, v: &View) {
+    let hints = keymap::hints_for(w);
     let width = 50.min(body.width.saturating_sub(4));
     let height = (hints.len() as u16 + 4).min(body.height);
     let area = Rect {

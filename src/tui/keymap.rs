@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::core::wizard::{Key, Step};
+use crate::core::wizard::{Key, Step, Wizard};
 
 pub fn key(e: &KeyEvent) -> Option<Key> {
     if e.kind == KeyEventKind::Release {
@@ -28,6 +28,20 @@ pub fn key(e: &KeyEvent) -> Option<Key> {
         KeyCode::Backspace => Key::Backspace,
         _ => return None,
     })
+}
+
+/// The hints of what the wizard shows now: a question asked over a
+/// screen has its own keys.
+pub fn hints_for(w: &Wizard) -> &'static [(&'static str, &'static str)] {
+    if w.cert_order.is_some() {
+        return &[
+            ("Enter", "request it"),
+            ("Esc", "back, nothing requested"),
+            ("?", "help"),
+            ("Ctrl-C", "quit"),
+        ];
+    }
+    hints(w.step)
 }
 
 /// (keys, what they do) for `step`.

@@ -23,8 +23,9 @@ use tokio::sync::mpsc;
 use crate::cli::Exit;
 use crate::core::answers::Answers;
 use crate::core::region::{RegionSource, ResolvedRegion};
-use crate::core::wizard::{self, Effect, Load, Msg, Wizard};
+use crate::core::wizard::{self, Effect, Msg, Wizard};
 use crate::runtime::Session;
+use crate::runtime::certificate;
 use crate::runtime::retry::{Backoff, patiently};
 use crate::store::lock::InstallLock;
 use app::View;
@@ -101,10 +102,20 @@ pub async fn run(session: Session, opts: Options) -> Exit {
         glyphs: Glyphs::detect(opts.ascii),
         sandbox: session.is_sandbox(),
         config_path: view_path.clone(),
+        records_path: certificate::records_path(&state).display().to_string(),
         spinner: 0,
     };
-    let (mut wiz, first) = Wizard::new(
+    // A certificate requested by an earlier run; unreadable is the same as
+    // none (the request's token finds it again within ACM's hour).
+    let requested = state
+        .read_toml(&certificate::requested_path(&state))
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the certificate record cannot be read");
+            None
+        });
+    let (mut wiz, first) = Wizard::resumed(
         answers,
+        requested,
         session.region.code.clone(),
         session.region.source.to_string(),
     );
@@ -113,6 +124,7 @@ pub async fn run(session: Session, opts: Options) -> Exit {
         session,
         tx,
         last_save: None,
+        watch: None,
     };
     let mut quit = runner.run_all(first);
     let mut events = crossterm::event::EventStream::new();
@@ -129,7 +141,7 @@ pub async fn run(session: Session, opts: Options) -> Exit {
             }
             dirty = false;
         }
-        let loading = wiz.identity == Load::Pending || wiz.regions == Load::Pending;
+        let loading = wiz.is_loading();
         tokio::select! {
             biased;
             sig = signals.next() => {
@@ -201,6 +213,8 @@ struct Runner {
     /// The answers of the newest save asked for, written once more when the
     /// wizard ends however it ends, so a save still running is never lost.
     last_save: Option<Answers>,
+    /// The background watch of the chosen certificate.
+    watch: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Runner {
@@ -281,6 +295,40 @@ impl Runner {
                     };
                     let _ = tx.send(Msg::Examined(r));
                 });
+            }
+            Effect::RequestCertificate(order) => {
+                let s = self.session.clone();
+                tokio::spawn(async move {
+                    let call = certificate::request(&s.cloud, s.clock.as_ref(), &s.state, &order);
+                    let r = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                        Ok(r) => r,
+                        Err(_) => Err(timed_out("ACM RequestCertificate")),
+                    };
+                    let _ = tx.send(Msg::CertificateRequested(r));
+                });
+            }
+            Effect::WatchCertificate {
+                arn,
+                domain,
+                records,
+            } => {
+                // One watch at a time: a newer choice replaces the older.
+                if let Some(old) = self.watch.take() {
+                    old.abort();
+                }
+                let s = self.session.clone();
+                self.watch = Some(tokio::spawn(async move {
+                    let w = certificate::Watch {
+                        arn,
+                        domain,
+                        records,
+                        every: certificate::poll_interval(s.is_sandbox()),
+                    };
+                    certificate::watch(&s.cloud, s.clock.as_ref(), &s.state, &w, |view| {
+                        let _ = tx.send(Msg::Certificate(view));
+                    })
+                    .await;
+                }));
             }
             Effect::UseRegion(code) => {
                 self.session = self.session.in_region(ResolvedRegion {

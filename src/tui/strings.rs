@@ -63,17 +63,70 @@ pub fn reuse_heading(region: &str) -> String {
     format!("Issued certificates in {region} that cover it (valid for 30 days or more):")
 }
 pub fn no_reusable(region: &str, domain: &str) -> String {
+    format!("No issued certificate in {region} covers {domain} for 30 days or more.")
+}
+pub fn request_row(domain: &str) -> String {
+    format!("Request a new certificate for {domain}, validated by DNS")
+}
+pub fn earlier_row(domain: &str) -> String {
+    format!("Use the certificate requested earlier for {domain}")
+}
+pub const REQUEST_TITLE: &str = "Request a certificate";
+pub fn request_will(domain: &str, region: &str) -> String {
     format!(
-        "No issued certificate in {region} covers {domain} for 30 days or more. Requesting \
-         one, validated by DNS, is the next part of the wizard and not in this build yet: \
-         request it in ACM ({region}), or press Esc to type another name."
+        "The installer asks ACM in {region} for a certificate for {domain}, validated by DNS: \
+         with its validation record, the only thing created before the review."
     )
 }
+pub fn request_zone(zone: &str) -> String {
+    format!(
+        "It writes the validation record (a CNAME) into the Route 53 zone {zone}; ACM issues \
+         the certificate minutes after it sees it."
+    )
+}
+pub fn request_no_zone(file: &str) -> String {
+    format!(
+        "No Route 53 zone holds the name: create the record at your DNS provider. It is \
+         written to {file}, and checked while you go on."
+    )
+}
+pub const REQUEST_CONFIRM: &str = "Enter requests the certificate; Esc goes back without it.";
+pub const REQUESTING: &str = "Asking ACM for the certificate...";
+pub const REQUEST_FAILED: &str = "Not requested:";
+pub const REQUEST_RETRY: &str = "Enter tries again: the same request, never a second.";
+pub const EXAMINE_RETRY: &str = "Enter asks again; Esc types another name.";
 pub fn expires(days: u64) -> String {
     format!("{days} days left")
 }
 pub fn saved_so_far(path: &str) -> String {
     format!("Your answers so far are saved in {path}:")
+}
+/// The certificate's state, on one line.
+pub fn cert_line(view: Option<&crate::core::wizard::certificate::CertView>) -> String {
+    use crate::core::wizard::certificate::CertPhase;
+    let Some(v) = view else {
+        return "checking...".into();
+    };
+    let mut line = match &v.phase {
+        CertPhase::Issued => "issued".to_string(),
+        CertPhase::AwaitingRecords => "requested; ACM is preparing its validation record".into(),
+        CertPhase::Validating => match (&v.written_to, &v.records_file) {
+            (Some(zone), _) => {
+                format!("pending validation; record written to Route 53 zone {zone}")
+            }
+            (None, Some(file)) => {
+                format!("pending validation; create the record in {file} at your DNS provider")
+            }
+            (None, None) => "pending validation".into(),
+        },
+        CertPhase::Failed(why) => {
+            format!("not issued: {why}. Go back to Domain to request another")
+        }
+    };
+    if let Some(e) = &v.error {
+        line.push_str(&format!(" (retrying: {e})"));
+    }
+    line
 }
 pub const RESUME: &str = "Running ph-installer again opens here, with everything kept. \
      Nothing has been created in the account.";

@@ -45,6 +45,7 @@ fn view(ascii: bool) -> View {
         glyphs: Glyphs { ascii },
         sandbox: false,
         config_path: "/var/lib/ph-installer/config.toml".into(),
+        records_path: "/var/lib/ph-installer/dns-validation.txt".into(),
         spinner: 0,
     }
 }
@@ -129,6 +130,41 @@ fn domain_without_a_certificate_to_reuse_says_what_to_do_80x24() {
     );
     let screen = text(&t);
     assert!(screen.contains("xn--bcher-kva"), "{screen}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn domain_request_says_what_it_creates_before_it_is_sent_80x24() {
+    let mut w = examined("app.eu.example.com", vec![wildcard()]);
+    w.handle(Msg::Key(Key::Enter));
+    let t = draw(&w, &view(false), (80, 24));
+    let screen = text(&t);
+    assert!(screen.contains("Route 53 zone"), "{screen}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn domain_request_without_a_zone_names_the_records_file_minimum_ascii() {
+    use crate::core::wizard::DomainFacts;
+    let mut w = wizard(Step::Domain);
+    for c in "ph.example.org".chars() {
+        w.handle(Msg::Key(Key::Char(c)));
+    }
+    w.handle(Msg::Key(Key::Enter));
+    w.handle(Msg::Examined(Ok(DomainFacts {
+        domain: "ph.example.org".into(),
+        zone: None,
+        certificates: vec![],
+        read_at: std::time::SystemTime::UNIX_EPOCH,
+    })));
+    w.handle(Msg::Key(Key::Enter));
+    w.handle(Msg::Key(Key::Enter));
+    w.handle(Msg::CertificateRequested(Err(
+        "ACM RequestCertificate was throttled 5 times; wait a minute and try again".into(),
+    )));
+    let t = draw(&w, &view(true), MIN_SIZE);
+    let screen = text(&t);
+    assert!(screen.contains("dns-validation.txt"), "{screen}");
     insta::assert_snapshot!(t.backend());
 }
 

@@ -8,6 +8,7 @@ use super::install_name::parse_install_name;
 use super::region::{RegionCode, RegionRefusal, parse_region};
 use super::regions::RegionRow;
 
+pub mod certificate;
 pub mod domain;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -113,6 +114,10 @@ pub enum Msg {
     Examined(Result<DomainFacts, String>),
     /// The installs whose stacks the account has.
     Installs(Result<Vec<FoundInstall>, String>),
+    /// ACM answered the request (or not: the error says why).
+    CertificateRequested(Result<certificate::RequestedCertificate, String>),
+    /// Where the certificate's validation stands now.
+    Certificate(certificate::CertView),
 }
 
 /// An install whose stacks are in the account (found by their `ph:install`
@@ -153,7 +158,28 @@ pub enum Effect {
     UseRegion(RegionCode),
     /// Find the hosted zone and the certificates for this domain.
     ExamineDomain(domain::Domain),
+    /// Ask ACM for a certificate validated by DNS, and keep what it
+    /// answers in the state dir.
+    RequestCertificate(certificate::CertificateOrder),
+    /// Follow the certificate's validation in the background until it is
+    /// issued or fails; write its records where `records` says.
+    WatchCertificate {
+        arn: String,
+        domain: String,
+        records: RecordsTo,
+    },
     Quit,
+}
+
+/// Where the validation records of a watched certificate go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordsTo {
+    /// Into this public Route 53 zone (id, name), as the operator agreed.
+    Zone(String, String),
+    /// Into a file in the state dir, for the operator's DNS provider.
+    File,
+    /// Nowhere: a certificate the operator brought is only read.
+    Nowhere,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,8 +210,16 @@ pub struct Wizard {
     /// The validated domain and what the account has for it.
     pub domain: Option<domain::Domain>,
     pub examined: Option<Load<DomainFacts>>,
-    /// Index into [`Wizard::reusable_certificates`].
+    /// Index into [`Wizard::reusable_certificates`]; one past its end is
+    /// "request a new certificate".
     pub cert_cursor: usize,
+    /// The request the operator is asked to confirm, and its call once
+    /// confirmed (`None` until Enter).
+    pub cert_order: Option<(certificate::CertificateOrder, Option<Load<()>>)>,
+    /// The certificate the installer requested for this install, if any.
+    pub requested: Option<certificate::RequestedCertificate>,
+    /// The newest report on the chosen certificate.
+    pub cert: Option<certificate::CertView>,
     pub overlay: Option<Overlay>,
     pub done: bool,
 }
@@ -194,6 +228,17 @@ impl Wizard {
     /// A wizard resumed from `answers`, and the loads it starts with.
     pub fn new(
         answers: Answers,
+        session_region: RegionCode,
+        region_why: String,
+    ) -> (Wizard, Vec<Effect>) {
+        Self::resumed(answers, None, session_region, region_why)
+    }
+
+    /// A wizard resumed from `answers` and the certificate the installer
+    /// requested earlier (the state dir's `certificate.toml`).
+    pub fn resumed(
+        answers: Answers,
+        requested: Option<certificate::RequestedCertificate>,
         session_region: RegionCode,
         region_why: String,
     ) -> (Wizard, Vec<Effect>) {
@@ -223,18 +268,46 @@ impl Wizard {
             domain: None,
             examined: None,
             cert_cursor: 0,
+            cert_order: None,
+            requested,
+            cert: None,
             overlay: None,
             done: false,
         };
         w.place_cursor_on_chosen();
-        (
-            w,
-            vec![
-                Effect::LoadIdentity,
-                Effect::LoadRegions,
-                Effect::LoadInstalls,
-            ],
-        )
+        let mut effects = Vec::new();
+        if let Some(saved) = w.answers.region.clone()
+            && saved != w.session_region
+        {
+            // Everything the saved answers lead to happens in their region.
+            effects.push(Effect::UseRegion(saved));
+        }
+        effects.extend([
+            Effect::LoadIdentity,
+            Effect::LoadRegions,
+            Effect::LoadInstalls,
+        ]);
+        effects.extend(w.watch_chosen_certificate());
+        (w, effects)
+    }
+
+    /// The watch of the chosen certificate, if one is chosen: the records
+    /// of one the installer requested go where the operator agreed.
+    fn watch_chosen_certificate(&self) -> Option<Effect> {
+        let arn = self.answers.certificate_arn.clone()?;
+        let domain = self.answers.domain.clone().unwrap_or_default();
+        let records = match &self.requested {
+            Some(r) if r.arn == arn => match &r.zone {
+                Some((id, name)) => RecordsTo::Zone(id.clone(), name.clone()),
+                None => RecordsTo::File,
+            },
+            _ => RecordsTo::Nowhere,
+        };
+        Some(Effect::WatchCertificate {
+            arn,
+            domain,
+            records,
+        })
     }
 
     /// Installs in the account that these answers are not about: started
@@ -249,6 +322,15 @@ impl Wizard {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Whether something the screen waits for is on its way (a spinner
+    /// turns only then).
+    pub fn is_loading(&self) -> bool {
+        self.identity == Load::Pending
+            || self.regions == Load::Pending
+            || self.examined == Some(Load::Pending)
+            || matches!(self.cert_order, Some((_, Some(Load::Pending))))
     }
 
     /// The regions the filter lets through, in the table's order.
@@ -316,7 +398,36 @@ impl Wizard {
                 self.cert_cursor = 0;
                 vec![]
             }
+            Msg::CertificateRequested(r) => self.certificate_requested(r),
+            Msg::Certificate(view) => {
+                if self.answers.certificate_arn.as_ref() == Some(&view.arn) {
+                    self.cert = Some(view);
+                }
+                vec![]
+            }
             Msg::Key(k) => self.key(k),
+        }
+    }
+
+    fn certificate_requested(
+        &mut self,
+        r: Result<certificate::RequestedCertificate, String>,
+    ) -> Vec<Effect> {
+        let Some((order, call)) = &mut self.cert_order else {
+            return vec![];
+        };
+        match r {
+            Err(e) => {
+                *call = Some(Load::Failed(e));
+                vec![]
+            }
+            Ok(req) if req.domain != order.domain || req.region != order.region => vec![],
+            Ok(req) => {
+                self.cert_order = None;
+                let (domain, arn) = (req.domain.clone(), req.arn.clone());
+                self.requested = Some(req);
+                self.adopt_certificate(domain, arn)
+            }
         }
     }
 
@@ -481,7 +592,11 @@ impl Wizard {
     }
 
     fn domain_key(&mut self, k: Key) -> Vec<Effect> {
+        if self.cert_order.is_some() {
+            return self.order_key(k);
+        }
         let examined = self.examined.is_some();
+        let ready = matches!(self.examined, Some(Load::Ready(_)));
         match k {
             Key::Esc | Key::BackTab if examined => {
                 // Back to typing the name.
@@ -490,17 +605,26 @@ impl Wizard {
                 vec![]
             }
             Key::Esc | Key::BackTab => self.go(self.step.back()),
-            Key::Up if examined => {
+            Key::Up | Key::Char('k') if ready => {
                 self.cert_cursor = self.cert_cursor.saturating_sub(1);
                 vec![]
             }
-            Key::Down if examined => {
-                if self.cert_cursor + 1 < self.reusable_certificates().len() {
+            Key::Down | Key::Char('j') if ready => {
+                // The last row is "request a new certificate".
+                if self.cert_cursor < self.reusable_certificates().len() {
                     self.cert_cursor += 1;
                 }
                 vec![]
             }
-            Key::Enter | Key::Tab if examined => self.choose_certificate(),
+            Key::Enter | Key::Tab if ready => self.choose_certificate(),
+            Key::Enter if matches!(self.examined, Some(Load::Failed(_))) => {
+                // Ask the account again.
+                let Some(d) = self.domain.clone() else {
+                    return vec![];
+                };
+                self.examined = Some(Load::Pending);
+                vec![Effect::ExamineDomain(d)]
+            }
             _ if examined => vec![],
             Key::Char(c) if !c.is_control() => {
                 if self.domain_input.chars().count() < 253 {
@@ -531,7 +655,64 @@ impl Wizard {
         }
     }
 
+    /// Keys while the operator is asked to confirm a certificate request.
+    fn order_key(&mut self, k: Key) -> Vec<Effect> {
+        let Some((order, call)) = &mut self.cert_order else {
+            return vec![];
+        };
+        match (k, &call) {
+            (_, Some(Load::Pending)) => vec![],
+            (Key::Esc | Key::BackTab, _) => {
+                self.cert_order = None;
+                vec![]
+            }
+            (Key::Enter, _) => {
+                *call = Some(Load::Pending);
+                vec![Effect::RequestCertificate(order.clone())]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// The certificate the installer already requested for the domain
+    /// being examined, in the install's region.
+    pub fn earlier_request(&self) -> Option<&certificate::RequestedCertificate> {
+        let d = self.domain.as_ref()?;
+        let region = self.answers.region.as_ref()?;
+        self.requested
+            .as_ref()
+            .filter(|r| r.domain == d.ascii && r.region == region.as_str())
+    }
+
+    /// Whether the cursor is on "request a new certificate".
+    pub fn on_request_row(&self) -> bool {
+        self.cert_cursor >= self.reusable_certificates().len()
+    }
+
     fn choose_certificate(&mut self) -> Vec<Effect> {
+        let (Some(d), Some(Load::Ready(facts))) = (&self.domain, &self.examined) else {
+            return vec![];
+        };
+        if self.on_request_row() {
+            let (Some(name), Some(region)) = (&self.answers.install_name, &self.answers.region)
+            else {
+                return vec![];
+            };
+            if let Some(earlier) = self.earlier_request() {
+                // Requested before (this run or an earlier one): the same
+                // certificate, never a second request.
+                let (domain, arn) = (d.ascii.clone(), earlier.arn.clone());
+                return self.adopt_certificate(domain, arn);
+            }
+            let order = certificate::CertificateOrder::new(
+                name.as_str(),
+                region.as_str(),
+                &d.ascii,
+                facts.zone.clone(),
+            );
+            self.cert_order = Some((order, None));
+            return vec![];
+        }
         let Some(cert) = self
             .reusable_certificates()
             .get(self.cert_cursor)
@@ -539,13 +720,20 @@ impl Wizard {
         else {
             return vec![];
         };
-        let Some(d) = &self.domain else {
-            return vec![];
-        };
-        self.answers.domain = Some(d.ascii.clone());
-        self.answers.certificate_arn = Some(cert);
+        let domain = d.ascii.clone();
+        self.adopt_certificate(domain, cert)
+    }
+
+    /// The domain and its certificate are answered: save, watch the
+    /// certificate, go on to sizing.
+    fn adopt_certificate(&mut self, domain: String, arn: String) -> Vec<Effect> {
+        self.answers.domain = Some(domain);
+        self.answers.certificate_arn = Some(arn);
+        self.cert = None;
         self.go(Step::Sizing);
-        vec![Effect::Save(self.answers.clone())]
+        let mut effects = vec![Effect::Save(self.answers.clone())];
+        effects.extend(self.watch_chosen_certificate());
+        effects
     }
 
     fn set_filter(&mut self, filter: String) {

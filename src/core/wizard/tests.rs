@@ -4,14 +4,13 @@ use crate::core::region::OptInStatus;
 
 fn wizard(answers: Answers) -> Wizard {
     let (w, effects) = Wizard::new(answers, "us-east-1".parse().unwrap(), "the flag".into());
-    assert_eq!(
-        effects,
-        vec![
-            Effect::LoadIdentity,
-            Effect::LoadRegions,
-            Effect::LoadInstalls
-        ]
-    );
+    for load in [
+        Effect::LoadIdentity,
+        Effect::LoadRegions,
+        Effect::LoadInstalls,
+    ] {
+        assert!(effects.contains(&load), "{load:?} missing: {effects:?}");
+    }
     fixtures::loaded(w)
 }
 
@@ -313,29 +312,196 @@ fn a_covering_certificate_is_chosen_and_saved_with_the_domain() {
     );
     w.handle(m);
     assert_eq!(w.reusable_certificates().len(), 2);
-    press(&mut w, Key::Down);
-    press(&mut w, Key::Down);
+    for _ in 0..5 {
+        press(&mut w, Key::Down);
+    }
+    assert!(
+        w.on_request_row(),
+        "the cursor stops on the last row, the request"
+    );
+    press(&mut w, Key::Up);
     let effects = press(&mut w, Key::Enter);
     assert_eq!(w.step, Step::Sizing);
-    assert!(matches!(effects.as_slice(), [Effect::Save(a)]
-        if a.certificate_arn.as_deref() == Some("b") && a.domain.as_deref() == Some("ph.example.com")));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Save(a), Effect::WatchCertificate { records: RecordsTo::Nowhere, .. }]
+        if a.certificate_arn.as_deref() == Some("b") && a.domain.as_deref() == Some("ph.example.com"))
+    );
 }
 
 #[test]
-fn without_a_certificate_to_reuse_enter_does_nothing_and_esc_returns_to_the_name() {
+fn esc_returns_from_the_certificates_to_the_name_and_then_to_the_region() {
     let mut w = on_domain();
     typed(&mut w, "ph.example.com");
     press(&mut w, Key::Enter);
     let m = facts(&w, vec![]);
     w.handle(m);
-    assert!(press(&mut w, Key::Enter).is_empty());
-    assert_eq!(w.step, Step::Domain);
     press(&mut w, Key::Esc);
     assert_eq!(w.examined, None, "back to typing");
     typed(&mut w, "x");
     assert_eq!(w.domain_input, "ph.example.comx");
     press(&mut w, Key::Esc);
     assert_eq!(w.step, Step::Region);
+}
+
+fn requested(arn: &str, zone: Option<(&str, &str)>) -> certificate::RequestedCertificate {
+    certificate::RequestedCertificate {
+        arn: arn.into(),
+        domain: "ph.example.com".into(),
+        region: "eu-west-1".into(),
+        zone: zone.map(|(i, n)| (i.into(), n.into())),
+    }
+}
+
+#[test]
+fn without_a_certificate_to_reuse_a_request_is_explained_first_and_sent_only_on_enter() {
+    let mut w = on_domain();
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    let Msg::Examined(Ok(mut f)) = facts(&w, vec![]) else {
+        unreachable!()
+    };
+    f.zone = Some(("Z1".into(), "example.com.".into()));
+    w.handle(Msg::Examined(Ok(f)));
+    assert!(w.on_request_row(), "the only row is the request");
+    assert!(
+        press(&mut w, Key::Enter).is_empty(),
+        "nothing is sent before the confirmation"
+    );
+    let (order, call) = w.cert_order.clone().expect("the request is explained");
+    assert_eq!(call, None);
+    assert_eq!(order.zone, Some(("Z1".into(), "example.com.".into())));
+    assert_eq!(
+        order.token,
+        certificate::idempotency_token("shop", "eu-west-1", "ph.example.com")
+    );
+    // Esc backs out without asking; Enter asks.
+    assert!(press(&mut w, Key::Esc).is_empty());
+    assert_eq!(w.cert_order, None);
+    press(&mut w, Key::Enter);
+    let effects = press(&mut w, Key::Enter);
+    assert_eq!(effects, vec![Effect::RequestCertificate(order)]);
+    assert!(w.is_loading(), "a spinner turns while ACM answers");
+    assert!(
+        press(&mut w, Key::Enter).is_empty(),
+        "one request at a time"
+    );
+    // ACM answered: the certificate is the answer, watched, records to the zone.
+    let effects = w.handle(Msg::CertificateRequested(Ok(requested(
+        "arn:aws:acm:eu-west-1:1:certificate/new",
+        Some(("Z1", "example.com.")),
+    ))));
+    assert_eq!(w.step, Step::Sizing);
+    assert_eq!(
+        w.answers.certificate_arn.as_deref(),
+        Some("arn:aws:acm:eu-west-1:1:certificate/new")
+    );
+    assert!(
+        matches!(&effects[0], Effect::Save(a) if a.certificate_arn == w.answers.certificate_arn)
+    );
+    assert_eq!(
+        effects[1],
+        Effect::WatchCertificate {
+            arn: "arn:aws:acm:eu-west-1:1:certificate/new".into(),
+            domain: "ph.example.com".into(),
+            records: RecordsTo::Zone("Z1".into(), "example.com.".into()),
+        }
+    );
+}
+
+#[test]
+fn a_refused_request_is_shown_in_place_and_enter_sends_the_same_one_again() {
+    let mut w = on_domain();
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    let m = facts(&w, vec![]);
+    w.handle(m);
+    press(&mut w, Key::Enter);
+    let first = press(&mut w, Key::Enter);
+    w.handle(Msg::CertificateRequested(Err(
+        "LimitExceededException".into()
+    )));
+    assert_eq!(w.step, Step::Domain);
+    assert!(
+        matches!(&w.cert_order, Some((_, Some(Load::Failed(e)))) if e.contains("LimitExceeded"))
+    );
+    assert_eq!(
+        press(&mut w, Key::Enter),
+        first,
+        "the retry carries the same token"
+    );
+}
+
+#[test]
+fn a_certificate_requested_earlier_is_offered_again_instead_of_a_second_request() {
+    let answers = Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        ..Answers::default()
+    };
+    let (w, _) = Wizard::resumed(
+        answers,
+        Some(requested(
+            "arn:aws:acm:eu-west-1:1:certificate/earlier",
+            None,
+        )),
+        "eu-west-1".parse().unwrap(),
+        "the flag".into(),
+    );
+    let mut w = fixtures::loaded(w);
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    let m = facts(&w, vec![]);
+    w.handle(m);
+    assert!(w.earlier_request().is_some());
+    let effects = press(&mut w, Key::Enter);
+    assert_eq!(w.cert_order, None, "no request is asked for");
+    assert_eq!(w.step, Step::Sizing);
+    assert!(effects.contains(&Effect::WatchCertificate {
+        arn: "arn:aws:acm:eu-west-1:1:certificate/earlier".into(),
+        domain: "ph.example.com".into(),
+        records: RecordsTo::File,
+    }));
+}
+
+#[test]
+fn a_resumed_wizard_works_in_the_saved_region_and_watches_the_chosen_certificate() {
+    let answers = Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        domain: Some("ph.example.com".into()),
+        certificate_arn: Some("arn:aws:acm:eu-west-1:1:certificate/brought".into()),
+        ..Answers::default()
+    };
+    let (_, effects) = Wizard::new(answers, "us-east-1".parse().unwrap(), "IMDS".into());
+    assert_eq!(effects[0], Effect::UseRegion("eu-west-1".parse().unwrap()));
+    assert!(effects.contains(&Effect::WatchCertificate {
+        arn: "arn:aws:acm:eu-west-1:1:certificate/brought".into(),
+        domain: "ph.example.com".into(),
+        records: RecordsTo::Nowhere,
+    }));
+}
+
+#[test]
+fn a_report_on_a_certificate_no_longer_chosen_is_dropped() {
+    let mut w = wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        domain: Some("ph.example.com".into()),
+        certificate_arn: Some("arn:new".into()),
+        ..Answers::default()
+    });
+    let view = |arn: &str| certificate::CertView {
+        arn: arn.into(),
+        phase: certificate::CertPhase::Issued,
+        records: vec![],
+        written_to: None,
+        records_file: None,
+        error: None,
+    };
+    w.handle(Msg::Certificate(view("arn:old")));
+    assert_eq!(w.cert, None);
+    w.handle(Msg::Certificate(view("arn:new")));
+    assert_eq!(w.cert, Some(view("arn:new")));
 }
 
 #[test]

@@ -7,11 +7,17 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use ratatui::style::Style;
+
+use crate::core::wizard::certificate::CertificateOrder;
 use crate::core::wizard::{Load, Wizard};
 use crate::tui::app::View;
 use crate::tui::{strings, theme};
 
 pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
+    if let Some((order, call)) = &w.cert_order {
+        return render_order(f, area, order, call.as_ref(), v);
+    }
     let g = v.glyphs;
     let region = w
         .answers
@@ -29,7 +35,7 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
                 if typing {
                     theme::selected()
                 } else {
-                    ratatui::style::Style::default()
+                    Style::default()
                 },
             ),
             Span::styled(
@@ -65,6 +71,7 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
                 theme::error(),
             ));
             lines.push(Line::raw(e.clone()));
+            lines.push(Line::raw(strings::EXAMINE_RETRY));
         }
         Some(Load::Ready(facts)) => {
             lines.push(Line::raw(match &facts.zone {
@@ -72,43 +79,58 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
                 None => strings::NO_ZONE.to_string(),
             }));
             lines.push(Line::raw(""));
+            let domain = w.domain.as_ref().map(|d| d.ascii.as_str()).unwrap_or("");
             let reusable = w.reusable_certificates();
             if reusable.is_empty() {
-                let domain = w.domain.as_ref().map(|d| d.ascii.as_str()).unwrap_or("");
                 lines.push(Line::raw(strings::no_reusable(&region, domain)));
             } else {
                 lines.push(Line::styled(
                     strings::reuse_heading(&region),
                     theme::title(),
                 ));
-                for (i, c) in reusable.iter().enumerate() {
-                    let days = c
-                        .not_after
-                        .and_then(|t| t.duration_since(facts.read_at).ok())
-                        .map(|d| d.as_secs() / 86_400)
-                        .unwrap_or(0);
-                    let id: String = c
-                        .arn
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or(&c.arn)
-                        .chars()
-                        .take(8)
-                        .collect();
-                    let text = format!(
-                        "{} {:<32} {id}...  {}",
-                        if i == w.cert_cursor { g.pointer() } else { " " },
-                        c.names.join(", "),
-                        strings::expires(days)
-                    );
-                    let style = if i == w.cert_cursor {
+            }
+            let row = |i: usize, text: String| {
+                let on = i == w.cert_cursor;
+                Line::styled(
+                    format!("{} {text}", if on { g.pointer() } else { " " }),
+                    if on {
                         theme::selected()
                     } else {
-                        ratatui::style::Style::default()
-                    };
-                    lines.push(Line::styled(text, style));
-                }
+                        Style::default()
+                    },
+                )
+            };
+            for (i, c) in reusable.iter().enumerate() {
+                let days = c
+                    .not_after
+                    .and_then(|t| t.duration_since(facts.read_at).ok())
+                    .map(|d| d.as_secs() / 86_400)
+                    .unwrap_or(0);
+                let id: String = c
+                    .arn
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&c.arn)
+                    .chars()
+                    .take(8)
+                    .collect();
+                lines.push(row(
+                    i,
+                    format!(
+                        "{:<32} {id}...  {}",
+                        c.names.join(", "),
+                        strings::expires(days)
+                    ),
+                ));
             }
+            lines.push(row(
+                reusable.len(),
+                if w.earlier_request().is_some() {
+                    strings::earlier_row(domain)
+                } else {
+                    strings::request_row(domain)
+                },
+            ));
         }
     }
     if let Some(e) = &w.save_error {
@@ -116,6 +138,42 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
             format!("{} {} {e}", g.bad(), strings::NOT_SAVED),
             theme::error(),
         ));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// What requesting a certificate does, asked before anything is created.
+fn render_order(
+    f: &mut Frame,
+    area: Rect,
+    order: &CertificateOrder,
+    call: Option<&Load<()>>,
+    v: &View,
+) {
+    let g = v.glyphs;
+    let mut lines = vec![
+        Line::styled(strings::REQUEST_TITLE, theme::title()),
+        Line::raw(strings::request_will(&order.domain, &order.region)),
+        Line::raw(""),
+        Line::raw(match &order.zone {
+            Some((_, zone)) => strings::request_zone(zone.trim_end_matches('.')),
+            None => strings::request_no_zone(&v.records_path),
+        }),
+    ];
+    match call {
+        None => lines.push(Line::styled(strings::REQUEST_CONFIRM, theme::selected())),
+        Some(Load::Pending) | Some(Load::Ready(())) => lines.push(Line::raw(format!(
+            "{} {}",
+            g.spinner(v.spinner),
+            strings::REQUESTING
+        ))),
+        Some(Load::Failed(e)) => {
+            lines.push(Line::styled(
+                format!("{} {} {e}", g.bad(), strings::REQUEST_FAILED),
+                theme::error(),
+            ));
+            lines.push(Line::raw(strings::REQUEST_RETRY));
+        }
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
