@@ -124,6 +124,7 @@ mod tests {
             include_str!("aws/account.rs"),
             include_str!("aws/certificates.rs"),
             include_str!("aws/dns.rs"),
+            include_str!("aws/iam.rs"),
             include_str!("aws/instances.rs"),
             include_str!("aws/mod.rs"),
             include_str!("aws/offerings.rs"),
