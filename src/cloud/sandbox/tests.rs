@@ -2024,3 +2024,56 @@ async fn an_unknown_service_has_no_service_linked_role_and_the_account_starts_wi
         "{other:?}"
     );
 }
+
+// ---------------------------------------------------------------- iam
+
+#[tokio::test]
+async fn an_access_keys_secret_is_handed_out_once_and_never_stored() {
+    let f = Fixture::new();
+    let user = state::provisioning_user_name();
+    let key = f.home().iam.create_access_key(&user).await.unwrap();
+    let file = std::fs::read_to_string(f.account.state_file()).unwrap();
+    assert!(file.contains(&key.id), "the key is persisted");
+    assert!(
+        !file.contains(key.secret.expose()),
+        "the secret was written to the account file"
+    );
+    // Another process sees the key, never its secret; a region is no matter.
+    let other = f.reopen().cloud(code("eu-west-1"));
+    let keys = other.iam.list_access_keys(&user).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].id, key.id);
+    assert_eq!(keys[0].status, AccessKeyStatus::Active);
+}
+
+#[test]
+fn the_provisioning_user_is_named_as_cloudformation_names_it() {
+    let user = state::provisioning_user_name();
+    let suffix = user
+        .strip_prefix("ph-installer-ProvisioningUser-")
+        .unwrap_or_else(|| panic!("{user}"));
+    assert_eq!(suffix.len(), 12, "{user}");
+    assert!(
+        suffix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+        "{user}"
+    );
+    assert_eq!(state::provisioning_user_name(), user, "the name is stable");
+}
+
+#[tokio::test]
+async fn an_account_file_from_before_iam_users_has_the_provisioning_user() {
+    let f = Fixture::new();
+    let path = f.account.state_file().to_path_buf();
+    let mut old: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    old.as_object_mut().unwrap().remove("iam_users");
+    std::fs::write(&path, serde_json::to_vec_pretty(&old).unwrap()).unwrap();
+    let iam = f.reopen().cloud(f.account.home_region()).iam;
+    let keys = iam
+        .list_access_keys(&state::provisioning_user_name())
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
