@@ -205,8 +205,9 @@ pub struct StoredInstance {
 // ---------------------------------------------------------------- seed
 
 impl AccountState {
-    /// A fresh account: regions, two hosted zones, a few certificates and
-    /// the installer instance, with virtual time starting at `real_now`.
+    /// A fresh account: regions, two hosted zones, a few certificates, the
+    /// installer instance and its bootstrap stack, and the provisioning
+    /// user, with virtual time starting at `real_now`.
     pub fn seed(real_now: SystemTime, speed: f64) -> AccountState {
         let now = real_now;
         let regions = known_regions()
@@ -333,7 +334,7 @@ impl AccountState {
             changes: BTreeMap::new(),
             certificates,
             instances,
-            stacks: BTreeMap::new(),
+            stacks: BTreeMap::from([(HOME_REGION.to_string(), bootstrap_engine(now))]),
             interrupts_fired: BTreeMap::new(),
             service_roles: BTreeMap::new(),
             public_access_block: None,
@@ -1316,6 +1317,52 @@ pub fn provisioning_user_name() -> String {
         "{INSTALLER_STACK_NAME}-ProvisioningUser-{}",
         super::cfn::ids::suffix(&[ACCOUNT_ID, INSTALLER_STACK_NAME, "ProvisioningUser"], 12)
     )
+}
+
+/// The home region's CloudFormation as a fresh account has it: the
+/// installer's bootstrap stack alone, CREATE_COMPLETE since a day before the
+/// sandbox starts, tagged as the installer tells its own stack apart.
+fn bootstrap_engine(now: SystemTime) -> CfnEngine {
+    let mut engine = CfnEngine::new(ACCOUNT_ID, HOME_REGION);
+    engine.adopt_complete_stack(
+        INSTALLER_STACK_NAME,
+        now - Duration::from_secs(86_400),
+        Duration::from_secs(240),
+        vec![Tag::new(
+            "ph:install",
+            crate::core::wizard::BOOTSTRAP_TAG_VALUE,
+        )],
+        bootstrap_outputs(),
+    );
+    engine
+}
+
+/// installer.yaml's outputs, as the seeded bootstrap stack reports them.
+pub fn bootstrap_outputs() -> Vec<StackOutput> {
+    let output = |key: &str, value: String, description: &str| StackOutput {
+        key: key.to_string(),
+        value,
+        description: Some(description.to_string()),
+        export_name: None,
+    };
+    vec![
+        output(
+            "InstallerInstanceId",
+            INSTALLER_INSTANCE_ID.to_string(),
+            "Connect with \"aws ssm start-session --target <this id>\".",
+        ),
+        output(
+            "InstallerRoleArn",
+            format!("arn:aws:iam::{ACCOUNT_ID}:role/ph-installer/{INSTALLER_ROLE_NAME}"),
+            "Role of the installer instance.",
+        ),
+        output(
+            "ProvisioningUserName",
+            provisioning_user_name(),
+            "Fallback provisioning user (no password; the installer creates its access key \
+             into its secrets file).",
+        ),
+    ]
 }
 
 /// The users a fresh account has: installer.yaml's provisioning user, under

@@ -2077,3 +2077,88 @@ async fn an_account_file_from_before_iam_users_has_the_provisioning_user() {
         .unwrap();
     assert!(keys.is_empty(), "{keys:?}");
 }
+
+#[tokio::test]
+async fn the_installers_bootstrap_stack_is_complete_with_its_outputs() {
+    let f = Fixture::new();
+    let stack = f
+        .home()
+        .stacks
+        .describe_stack(state::INSTALLER_STACK_NAME)
+        .await
+        .unwrap()
+        .expect("the bootstrap stack is there");
+    assert_eq!(
+        stack.status,
+        crate::core::stack::StackStatus::CreateComplete
+    );
+    assert!(
+        stack
+            .tags
+            .contains(&Tag::new("ph:install", "installer-bootstrap")),
+        "{stack:?}"
+    );
+    let output = |key: &str| {
+        stack
+            .outputs
+            .iter()
+            .find(|o| o.key == key)
+            .map(|o| o.value.clone())
+    };
+    assert_eq!(
+        output("InstallerInstanceId").as_deref(),
+        Some(INSTALLER_INSTANCE_ID)
+    );
+    assert_eq!(
+        output("ProvisioningUserName"),
+        Some(state::provisioning_user_name())
+    );
+    assert!(
+        output("InstallerRoleArn").is_some_and(|a| a.contains(":role/ph-installer/")),
+        "{stack:?}"
+    );
+    assert_eq!(output("ProvisioningAccessKeyCommand"), None);
+    // Its own events only; nothing of it reaches EC2.
+    let events = f
+        .home()
+        .stacks
+        .stack_events(state::INSTALLER_STACK_NAME, None)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        events.last().and_then(|e| e.stack_status()),
+        Some(crate::core::stack::StackStatus::CreateComplete)
+    );
+    let instances = f
+        .home()
+        .instances
+        .describe_instances(&InstanceFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(instances.len(), 1, "{instances:?}");
+}
+
+#[test]
+fn the_seeded_bootstrap_stack_reports_installer_yamls_outputs() {
+    use crate::core::blueprint::template::TemplateSummary;
+    let text = crate::core::blueprint::template_text("installer.yaml").unwrap();
+    let template = TemplateSummary::parse(text).unwrap();
+    let mut want: Vec<(String, Option<String>)> = template
+        .outputs
+        .iter()
+        .map(|k| {
+            let description = template.body["Outputs"][k]["Description"]
+                .as_str()
+                .map(str::to_string);
+            (k.clone(), description)
+        })
+        .collect();
+    let mut got: Vec<(String, Option<String>)> = state::bootstrap_outputs()
+        .into_iter()
+        .map(|o| (o.key, o.description))
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}
