@@ -271,6 +271,103 @@ async fn account_block_public_access_reads_none_until_an_administrator_sets_it(a
     );
 }
 
+// ---------------------------------------------------------------- iam
+
+both!(
+    iam_an_access_key_is_created_listed_and_deleted,
+    iam_a_third_access_key_is_refused_with_the_limit,
+    iam_an_unknown_user_is_not_found,
+);
+
+async fn iam_an_access_key_is_created_listed_and_deleted(a: TestAccount) {
+    let cloud = a.cloud("us-east-1").await;
+    let iam = &cloud.iam;
+    let user = a.provisioning_user().await;
+    let none = iam.list_access_keys(&user).await.unwrap();
+    assert!(none.is_empty(), "{none:?}");
+
+    let key = iam.create_access_key(&user).await.unwrap();
+    assert!(
+        key.id.len() == 20
+            && key.id.starts_with("AKIA")
+            && key
+                .id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+        "{key:?}"
+    );
+    assert_eq!(key.secret.expose().len(), 40, "{key:?}");
+    assert!(!format!("{key:?}").contains(key.secret.expose()), "{key:?}");
+    let listed = iam.list_access_keys(&user).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, key.id);
+    assert_eq!(listed[0].status, AccessKeyStatus::Active);
+    let created = listed[0].created.expect("IAM reports CreateDate");
+    let skew = match created.duration_since(SystemTime::now()) {
+        Ok(d) => d,
+        Err(e) => e.duration(),
+    };
+    assert!(skew < Duration::from_secs(3600), "created {created:?}");
+
+    a.pass(5);
+    let second = iam.create_access_key(&user).await.unwrap();
+    assert_ne!(second.id, key.id);
+    assert_ne!(second.secret, key.secret);
+    let ids: Vec<String> = iam
+        .list_access_keys(&user)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids, [key.id.clone(), second.id.clone()], "oldest first");
+
+    iam.delete_access_key(&user, &key.id).await.unwrap();
+    let left: Vec<String> = iam
+        .list_access_keys(&user)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(left, [second.id.clone()]);
+    // The deleted key is unknown to IAM from then on.
+    assert_kind!(iam.delete_access_key(&user, &key.id).await, "not found");
+}
+
+async fn iam_a_third_access_key_is_refused_with_the_limit(a: TestAccount) {
+    let cloud = a.cloud("us-east-1").await;
+    let iam = &cloud.iam;
+    let user = a.provisioning_user().await;
+    let first = iam.create_access_key(&user).await.unwrap();
+    iam.create_access_key(&user).await.unwrap();
+    let err = iam.create_access_key(&user).await.unwrap_err();
+    assert!(matches!(err, CloudError::InvalidInput { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("2 access keys per user") && msg.contains("aws iam delete-access-key"),
+        "{msg}"
+    );
+    assert_eq!(iam.list_access_keys(&user).await.unwrap().len(), 2);
+    // Deleting one makes room again.
+    iam.delete_access_key(&user, &first.id).await.unwrap();
+    iam.create_access_key(&user).await.unwrap();
+}
+
+async fn iam_an_unknown_user_is_not_found(a: TestAccount) {
+    let cloud = a.cloud("us-east-1").await;
+    let iam = &cloud.iam;
+    let nobody = "ph-installer-NoSuchUser-000000000000";
+    assert_kind!(iam.list_access_keys(nobody).await, "not found");
+    assert_kind!(iam.create_access_key(nobody).await, "not found");
+    assert_kind!(
+        iam.delete_access_key(nobody, "AKIAIOSFODNN7EXAMPLE").await,
+        "not found"
+    );
+    let err = iam.list_access_keys(nobody).await.unwrap_err();
+    assert!(err.to_string().contains(nobody), "{err}");
+}
+
 // ---------------------------------------------------------------- service offerings
 
 sandbox_only!(offerings_each_service_says_which_types_it_sells_here);

@@ -1,6 +1,8 @@
 //! A NoEcho secret sent to CloudFormation through the real AWS adapter
 //! (against moto) never reaches the log files, even at `--log-level trace`,
-//! where the SDK would otherwise log requests as they go on the wire.
+//! where the SDK would otherwise log requests as they go on the wire; nor
+//! does the secret of an access key IAM creates, which comes back in a
+//! response.
 
 mod support;
 
@@ -80,4 +82,36 @@ fn a_noecho_value_sent_to_cloudformation_is_not_in_the_trace_log() {
     assert!(all.contains("creating change set"), "{all}");
     assert!(all.contains("visible-label-value"), "{all}");
     assert!(!all.contains(SECRET), "the secret is in the log:\n{all}");
+}
+
+#[test]
+fn a_created_access_keys_secret_is_not_in_the_trace_log() {
+    let logs = tempfile::tempdir().unwrap();
+    let (subscriber, guard) = ph_installer::logging::subscriber(logs.path(), "trace").unwrap();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = rt.block_on(async {
+        let (cloud, account) = support::moto::cloud("us-east-1").await;
+        let user = "ph-installer-ProvisioningUser-1A2B3C4D5E6F";
+        support::moto::create_user(&account, user).await;
+        cloud.iam.create_access_key(user).await.unwrap()
+    });
+    drop(rt);
+    drop(_default);
+    drop(guard);
+
+    let mut all = String::new();
+    for entry in std::fs::read_dir(logs.path()).unwrap() {
+        all.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let secret = key.secret.expose();
+    assert_eq!(secret.len(), 40);
+    // The key was logged, by id; its secret was not, nor is it in its Debug.
+    assert!(all.contains("created access key"), "nothing was logged");
+    assert!(all.contains(&key.id), "the key id is not in the log");
+    assert!(!all.contains(secret), "the secret access key is in the log");
+    assert!(!format!("{key:?}").contains(secret));
 }

@@ -769,16 +769,119 @@ fn the_installer_role_allows_every_permission_the_resource_handlers_need() {
     );
 }
 
+/// The installer's own calls on the provisioning user's access keys. They
+/// act on that one user: allowed on its ARN alone, and a Deny reaches them
+/// when it applies to that user (a NotResource that leaves the user out
+/// does not).
+const ON_THE_PROVISIONING_USER: &[&str] = &[
+    ph_installer::cloud::actions::LIST_ACCESS_KEYS,
+    ph_installer::cloud::actions::CREATE_ACCESS_KEY,
+    ph_installer::cloud::actions::DELETE_ACCESS_KEY,
+];
+
+/// A Resource or NotResource element that is (or lists) installer.yaml's
+/// `Fn::GetAtt: [ProvisioningUser, Arn]`.
+fn names_the_provisioning_user(element: &Value) -> bool {
+    let user = serde_json::json!({ "Fn::GetAtt": ["ProvisioningUser", "Arn"] });
+    match element {
+        Value::Array(items) => items.contains(&user),
+        other => *other == user,
+    }
+}
+
+/// Whether an unconditioned Deny applies to the provisioning user
+/// (`arn:<partition>:iam::<account>:user/ph-installer/<name>`): by naming
+/// it, by `*` or a pattern for users under `/ph-installer/`, or by a
+/// NotResource that does not leave it out.
+fn deny_reaches_the_provisioning_user(statement: &Value) -> bool {
+    if statement["Effect"] != "Deny" || statement.get("Condition").is_some() {
+        return false;
+    }
+    if let Some(excluded) = statement.get("NotResource") {
+        return !names_the_provisioning_user(excluded);
+    }
+    let Some(resources) = statement.get("Resource") else {
+        return false;
+    };
+    if names_the_provisioning_user(resources) {
+        return true;
+    }
+    let items = match resources {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    items.iter().any(|r| {
+        let text = r
+            .as_str()
+            .or_else(|| r.get("Fn::Sub").and_then(Value::as_str))
+            .unwrap_or_default();
+        text == "*" || text.contains(":user/ph-installer/") || text.ends_with(":user/*")
+    })
+}
+
 #[test]
 fn the_installer_role_allows_every_call_the_installer_itself_makes() {
     let (allows, denies) = installer_allows_and_denies();
+    let every = installer_role_statements(&read_yaml(&root().join("stacks/installer.yaml")));
     let mut gaps = Vec::new();
     for action in ph_installer::cloud::actions::ALL {
-        if !allows.iter().any(|s| statement_covers(s, action)) {
+        if ON_THE_PROVISIONING_USER.contains(action) {
+            let allowing: Vec<&Value> = allows
+                .iter()
+                .filter(|s| statement_covers(s, action))
+                .collect();
+            if allowing.is_empty() {
+                gaps.push(format!("{action} is not allowed"));
+            } else if let Some(s) = allowing
+                .iter()
+                .find(|s| !s.get("Resource").is_some_and(names_the_provisioning_user))
+            {
+                gaps.push(format!(
+                    "{action} is allowed on more than the provisioning user: {s}"
+                ));
+            } else if let Some(s) = every
+                .iter()
+                .find(|s| statement_covers(s, action) && deny_reaches_the_provisioning_user(s))
+            {
+                gaps.push(format!(
+                    "{action} is denied on the provisioning user by {s}"
+                ));
+            }
+        } else if !allows.iter().any(|s| statement_covers(s, action)) {
             gaps.push(format!("{action} is not allowed"));
         } else if denies.iter().any(|s| statement_covers(s, action)) {
             gaps.push(format!("{action} is denied"));
         }
     }
     assert!(gaps.is_empty(), "{}", gaps.join("\n"));
+}
+
+#[test]
+fn a_deny_reaches_the_provisioning_user_unless_it_leaves_the_user_out() {
+    let user = serde_json::json!({ "Fn::GetAtt": ["ProvisioningUser", "Arn"] });
+    let deny = |extra: Value| {
+        let mut s = serde_json::json!({ "Effect": "Deny", "Action": "iam:*" });
+        for (k, v) in extra.as_object().expect("an object") {
+            s[k] = v.clone();
+        }
+        s
+    };
+    let reaches = [
+        serde_json::json!({ "Resource": "*" }),
+        serde_json::json!({ "Resource": [user.clone()] }),
+        serde_json::json!({ "Resource": [{ "Fn::Sub":
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/ph-installer/*" }] }),
+        serde_json::json!({ "NotResource": "arn:aws:iam::*:role/*" }),
+    ];
+    for r in reaches {
+        assert!(deny_reaches_the_provisioning_user(&deny(r.clone())), "{r}");
+    }
+    let spares = [
+        serde_json::json!({ "NotResource": user.clone() }),
+        serde_json::json!({ "Resource": "arn:aws:iam::*:role/ph-installer/*" }),
+        serde_json::json!({ "Resource": "*", "Condition": { "Bool": { "aws:ViaAWSService": "true" } } }),
+    ];
+    for r in spares {
+        assert!(!deny_reaches_the_provisioning_user(&deny(r.clone())), "{r}");
+    }
 }

@@ -35,6 +35,9 @@ pub const DESCRIBE_RESERVED_CACHE_NODES_OFFERINGS: &str =
 pub const DESCRIBE_ADDON_VERSIONS: &str = "eks:DescribeAddonVersions";
 pub const DESCRIBE_ADDON_CONFIGURATION: &str = "eks:DescribeAddonConfiguration";
 pub const CREATE_SERVICE_LINKED_ROLE: &str = "iam:CreateServiceLinkedRole";
+pub const LIST_ACCESS_KEYS: &str = "iam:ListAccessKeys";
+pub const CREATE_ACCESS_KEY: &str = "iam:CreateAccessKey";
+pub const DELETE_ACCESS_KEY: &str = "iam:DeleteAccessKey";
 /// S3 Control's GetPublicAccessBlock, for the account (not a bucket).
 pub const GET_ACCOUNT_PUBLIC_ACCESS_BLOCK: &str = "s3:GetAccountPublicAccessBlock";
 
@@ -72,6 +75,9 @@ pub const ALL: &[&str] = &[
     DESCRIBE_ADDON_VERSIONS,
     DESCRIBE_ADDON_CONFIGURATION,
     CREATE_SERVICE_LINKED_ROLE,
+    LIST_ACCESS_KEYS,
+    CREATE_ACCESS_KEY,
+    DELETE_ACCESS_KEY,
     GET_ACCOUNT_PUBLIC_ACCESS_BLOCK,
 ];
 
@@ -118,6 +124,7 @@ mod tests {
             include_str!("aws/account.rs"),
             include_str!("aws/certificates.rs"),
             include_str!("aws/dns.rs"),
+            include_str!("aws/iam.rs"),
             include_str!("aws/instances.rs"),
             include_str!("aws/mod.rs"),
             include_str!("aws/offerings.rs"),

@@ -132,6 +132,23 @@ impl CloudError {
         }
     }
 
+    /// CreateAccessKey refused for IAM's quota of two access keys per user
+    /// (code LimitExceeded, IAM's message "Cannot exceed quota for
+    /// AccessKeysPerUser: 2"; an inactive key counts too). `aws` is IAM's
+    /// own message; both adapters report the refusal in these words.
+    pub fn access_key_limit(user_name: &str, aws: &str) -> Self {
+        let aws = aws.trim().trim_end_matches('.');
+        CloudError::invalid(
+            crate::cloud::actions::CREATE_ACCESS_KEY,
+            format!(
+                "LimitExceeded: {aws}. IAM allows 2 access keys per user (active or inactive) \
+                 and {user_name} has 2 already. Delete the one no longer in use with `aws iam \
+                 delete-access-key --user-name {user_name} --access-key-id <id>` (`aws iam \
+                 list-access-keys --user-name {user_name}` lists them), then run again."
+            ),
+        )
+    }
+
     /// Worth retrying after a pause.
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -177,6 +194,24 @@ mod tests {
             msg.contains("ec2:DescribeRegions") && msg.contains("Wait a minute and run again"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_third_access_key_says_the_limit_and_how_to_free_a_slot() {
+        let e = CloudError::access_key_limit(
+            "ph-installer-ProvisioningUser-1A2B3C4D5E6F",
+            "Cannot exceed quota for AccessKeysPerUser: 2",
+        );
+        assert!(matches!(e, CloudError::InvalidInput { .. }), "{e:?}");
+        let msg = e.to_string();
+        for part in [
+            "iam:CreateAccessKey",
+            "Cannot exceed quota for AccessKeysPerUser: 2. ",
+            "2 access keys per user",
+            "aws iam delete-access-key --user-name ph-installer-ProvisioningUser-1A2B3C4D5E6F",
+        ] {
+            assert!(msg.contains(part), "{part:?} is not in: {msg}");
+        }
     }
 
     #[test]

@@ -204,6 +204,18 @@ pub trait ServiceOfferings: Send + Sync {
     ) -> CloudResult<Option<AddonSettings>>;
 }
 
+/// IAM users' access keys: the provisioning user's, which the installer
+/// creates into its secrets file (never onto a screen). IAM is global: the
+/// region a [`Cloud`] is bound to does not matter here.
+#[async_trait]
+pub trait Iam: Send + Sync {
+    /// The user's access keys (id, status Active/Inactive, created), oldest first.
+    async fn list_access_keys(&self, user_name: &str) -> CloudResult<Vec<AccessKeyInfo>>;
+    /// A new access key for the user; the secret only ever goes to the secrets file.
+    async fn create_access_key(&self, user_name: &str) -> CloudResult<NewAccessKey>;
+    async fn delete_access_key(&self, user_name: &str, access_key_id: &str) -> CloudResult<()>;
+}
+
 /// One account in one region, through whichever adapter is in use.
 #[derive(Clone)]
 pub struct Cloud {
@@ -216,6 +228,7 @@ pub struct Cloud {
     pub instances: Arc<dyn Instances>,
     pub account: Arc<dyn AccountSettings>,
     pub offerings: Arc<dyn ServiceOfferings>,
+    pub iam: Arc<dyn Iam>,
 }
 
 impl Cloud {
@@ -230,6 +243,7 @@ impl Cloud {
             + Instances
             + AccountSettings
             + ServiceOfferings
+            + Iam
             + 'static,
     {
         Cloud {
@@ -241,7 +255,8 @@ impl Cloud {
             stacks: ports.clone(),
             instances: ports.clone(),
             account: ports.clone(),
-            offerings: ports,
+            offerings: ports.clone(),
+            iam: ports,
         }
     }
 }

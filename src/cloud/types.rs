@@ -519,6 +519,61 @@ pub struct MetadataChange {
     pub endpoint_enabled: Option<bool>,
 }
 
+// ---------------------------------------------------------------- iam
+
+/// An access key's status, as IAM reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccessKeyStatus {
+    /// Valid for API calls (the status of every new key).
+    Active,
+    /// Kept, but refused for API calls; it still counts against the limit.
+    Inactive,
+    /// IAM's third documented value (AccessKeyMetadata, Valid Values).
+    Expired,
+    Other(String),
+}
+
+impl AccessKeyStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "Active" => AccessKeyStatus::Active,
+            "Inactive" => AccessKeyStatus::Inactive,
+            "Expired" => AccessKeyStatus::Expired,
+            other => AccessKeyStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            AccessKeyStatus::Active => "Active",
+            AccessKeyStatus::Inactive => "Inactive",
+            AccessKeyStatus::Expired => "Expired",
+            AccessKeyStatus::Other(s) => s,
+        }
+    }
+}
+
+/// One of a user's access keys as ListAccessKeys reports it: never the
+/// secret, which IAM returns only once, from CreateAccessKey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKeyInfo {
+    /// e.g. `AKIAIOSFODNN7EXAMPLE`.
+    pub id: String,
+    pub status: AccessKeyStatus,
+    /// CreateDate (IAM marks it optional; it is always sent).
+    pub created: Option<SystemTime>,
+}
+
+/// A key CreateAccessKey just made, with its secret: the one answer that
+/// carries it. The secret stays typed (its `Debug` and `Display` redact)
+/// until it is written to the secrets file, and this type is deliberately
+/// not serializable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccessKey {
+    pub id: String,
+    pub secret: Secret,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,6 +599,36 @@ mod tests {
         assert!(!format!("{request:?}").contains(value));
         assert!(!format!("{request:#?}").contains(value));
         assert_eq!(request.parameters[0].value.expose(), Some(value));
+    }
+
+    #[test]
+    fn a_new_access_key_never_shows_its_secret_when_formatted() {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
+        let key = NewAccessKey {
+            id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret: Secret::new(secret),
+        };
+        for shown in [
+            format!("{key:?}"),
+            format!("{key:#?}"),
+            format!("{:?}", vec![key.clone()]),
+        ] {
+            assert!(shown.contains("AKIAIOSFODNN7EXAMPLE"), "{shown}");
+            assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+        }
+        assert_eq!(key.secret.expose(), secret);
+    }
+
+    #[test]
+    fn access_key_statuses_read_as_iam_writes_them() {
+        for s in ["Active", "Inactive", "Expired", "Suspended"] {
+            assert_eq!(AccessKeyStatus::parse(s).as_str(), s);
+        }
+        assert_eq!(AccessKeyStatus::parse("Active"), AccessKeyStatus::Active);
+        assert_eq!(
+            AccessKeyStatus::parse("Suspended"),
+            AccessKeyStatus::Other("Suspended".into())
+        );
     }
 }
 

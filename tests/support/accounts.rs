@@ -187,6 +187,20 @@ impl TestAccount {
         }
     }
 
+    /// The name of an IAM user like installer.yaml's provisioning user, with
+    /// no access key: the sandbox's seeded one; on moto, which starts with
+    /// no users, one made outside the ports.
+    pub async fn provisioning_user(&self) -> String {
+        match &self.sandbox {
+            Some(_) => ph_installer::cloud::sandbox::state::provisioning_user_name(),
+            None => {
+                let name = "ph-installer-ProvisioningUser-1A2B3C4D5E6F";
+                moto::create_user(&self.moto_account, name).await;
+                name.to_string()
+            }
+        }
+    }
+
     /// Asks `probe` until it answers `Some`, letting a second of the
     /// account's time pass between tries (an hour at most).
     pub async fn until<T, F, Fut>(&self, what: &str, mut probe: F) -> T

@@ -205,3 +205,20 @@ pub async fn sdk(region: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// An IAM user named `name` under `/ph-installer/` in `account`, as
+/// installer.yaml makes the provisioning user (moto starts with none).
+pub async fn create_user(account: &str, name: &str) {
+    let account = account.to_string();
+    aws_sdk_iam::Client::new(&sdk("us-east-1").await)
+        .create_user()
+        .user_name(name)
+        .path("/ph-installer/")
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert(ACCOUNT_HEADER, account.clone());
+        })
+        .send()
+        .await
+        .unwrap();
+}

@@ -7,6 +7,7 @@ pub use account::EndpointAsGiven;
 mod certificates;
 mod dns;
 pub(crate) mod error;
+mod iam;
 mod instances;
 mod offerings;
 mod regions;

@@ -13,7 +13,7 @@ use super::state::{ACCOUNT_ID, AccountState, INSTALLER_INSTANCE_ID};
 use super::{Access, Shared};
 use crate::cloud::types::*;
 use crate::cloud::{
-    AccountSettings, Certificates, CloudError, CloudResult, Dns, Identity, Instances, Regions,
+    AccountSettings, Certificates, CloudError, CloudResult, Dns, Iam, Identity, Instances, Regions,
     ServiceOfferings, Stacks,
 };
 use crate::core::region::RegionCode;
@@ -353,6 +353,34 @@ impl AccountSettings for SandboxPorts {
                 Access::Read,
                 |s, _| s.public_access_block(account_id),
             )
+            .await
+    }
+}
+
+/// IAM is global: the port's region plays no part.
+#[async_trait]
+impl Iam for SandboxPorts {
+    async fn list_access_keys(&self, user_name: &str) -> CloudResult<Vec<AccessKeyInfo>> {
+        self.shared
+            .call(actions::LIST_ACCESS_KEYS, Access::Read, |s, _| {
+                s.list_access_keys(user_name)
+            })
+            .await
+    }
+
+    async fn create_access_key(&self, user_name: &str) -> CloudResult<NewAccessKey> {
+        self.shared
+            .call(actions::CREATE_ACCESS_KEY, Access::Write, |s, now| {
+                s.create_access_key(user_name, now)
+            })
+            .await
+    }
+
+    async fn delete_access_key(&self, user_name: &str, access_key_id: &str) -> CloudResult<()> {
+        self.shared
+            .call(actions::DELETE_ACCESS_KEY, Access::Write, |s, _| {
+                s.delete_access_key(user_name, access_key_id)
+            })
             .await
     }
 }

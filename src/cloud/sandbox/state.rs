@@ -15,6 +15,7 @@ use crate::cloud::types::*;
 use crate::cloud::{CloudError, CloudResult};
 use crate::core::region::{OptInStatus, RegionCode};
 use crate::core::regions::known_regions;
+use crate::core::secret::Secret;
 
 pub const ACCOUNT_ID: &str = "111122223333";
 /// The instance the installer runs on, in the home region.
@@ -22,6 +23,13 @@ pub const INSTALLER_INSTANCE_ID: &str = "i-0a1b2c3d4e5f60718";
 pub const HOME_REGION: &str = "us-east-1";
 /// Bumped when the file's shape changes incompatibly.
 pub const FORMAT: u32 = 1;
+
+/// The installer's bootstrap stack (stacks/installer.yaml), deployed from
+/// the console before the installer ran, in the home region.
+pub const INSTALLER_STACK_NAME: &str = "ph-installer";
+/// The installer instance's role, under installer.yaml's `/ph-installer/`
+/// path, named as the sandbox's caller identity names it.
+pub const INSTALLER_ROLE_NAME: &str = "ph-installer-sandbox";
 
 pub const PUBLIC_ZONE_ID: &str = "Z0SANDBOX0PUBLIC01";
 pub const PRIVATE_ZONE_ID: &str = "Z0SANDBOX0PRIVATE1";
@@ -118,6 +126,30 @@ pub struct AccountState {
     /// S3 Block Public Access for the whole account; `None`: not set.
     #[serde(default)]
     pub public_access_block: Option<PublicAccessBlock>,
+    /// IAM users and their access keys, by id only: IAM hands a key's
+    /// secret out once, in the CreateAccessKey answer, and keeps no copy
+    /// anyone can read; the sandbox keeps none at all. An account file
+    /// written before IAM users were modelled gets the seeded ones.
+    #[serde(default = "seeded_iam_users")]
+    pub iam_users: Vec<IamUser>,
+}
+
+/// An IAM user, as far as the installer deals with one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamUser {
+    pub name: String,
+    /// e.g. `/ph-installer/`.
+    pub path: String,
+    /// In the order they were created.
+    pub access_keys: Vec<StoredAccessKey>,
+}
+
+/// An access key without its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAccessKey {
+    pub id: String,
+    pub status: AccessKeyStatus,
+    pub created: SystemTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,8 +205,9 @@ pub struct StoredInstance {
 // ---------------------------------------------------------------- seed
 
 impl AccountState {
-    /// A fresh account: regions, two hosted zones, a few certificates and
-    /// the installer instance, with virtual time starting at `real_now`.
+    /// A fresh account: regions, two hosted zones, a few certificates, the
+    /// installer instance and its bootstrap stack, and the provisioning
+    /// user, with virtual time starting at `real_now`.
     pub fn seed(real_now: SystemTime, speed: f64) -> AccountState {
         let now = real_now;
         let regions = known_regions()
@@ -301,10 +334,11 @@ impl AccountState {
             changes: BTreeMap::new(),
             certificates,
             instances,
-            stacks: BTreeMap::new(),
+            stacks: BTreeMap::from([(HOME_REGION.to_string(), bootstrap_engine(now))]),
             interrupts_fired: BTreeMap::new(),
             service_roles: BTreeMap::new(),
             public_access_block: None,
+            iam_users: seeded_iam_users(),
         }
     }
 
@@ -1260,6 +1294,163 @@ impl AccountState {
     /// Role names of the account's service-linked roles.
     pub fn service_role_names(&self) -> Vec<String> {
         self.service_roles.keys().cloned().collect()
+    }
+}
+
+// ---------------------------------------------------------------- iam
+
+/// IAM's quota of access keys per user, active or inactive (IAM quotas).
+const ACCESS_KEYS_PER_USER: usize = 2;
+/// What IAM says when CreateAccessKey would pass that quota (LimitExceeded).
+const ACCESS_KEY_QUOTA_MESSAGE: &str = "Cannot exceed quota for AccessKeysPerUser: 2";
+/// Access key ids are `AKIA` and 16 characters of base32's alphabet.
+const ACCESS_KEY_ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// Secret access keys are 40 characters of base64's alphabet.
+const SECRET_KEY_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The provisioning user installer.yaml creates. Its template gives no
+/// UserName, so CloudFormation names it `<stack>-<logical id>-<12 upper-case
+/// alphanumerics>`, as for the sandbox's own generated names.
+pub fn provisioning_user_name() -> String {
+    format!(
+        "{INSTALLER_STACK_NAME}-ProvisioningUser-{}",
+        super::cfn::ids::suffix(&[ACCOUNT_ID, INSTALLER_STACK_NAME, "ProvisioningUser"], 12)
+    )
+}
+
+/// The home region's CloudFormation as a fresh account has it: the
+/// installer's bootstrap stack alone, CREATE_COMPLETE since a day before the
+/// sandbox starts, tagged as the installer tells its own stack apart.
+fn bootstrap_engine(now: SystemTime) -> CfnEngine {
+    let mut engine = CfnEngine::new(ACCOUNT_ID, HOME_REGION);
+    engine.adopt_complete_stack(
+        INSTALLER_STACK_NAME,
+        now - Duration::from_secs(86_400),
+        Duration::from_secs(240),
+        vec![Tag::new(
+            "ph:install",
+            crate::core::wizard::BOOTSTRAP_TAG_VALUE,
+        )],
+        bootstrap_outputs(),
+    );
+    engine
+}
+
+/// installer.yaml's outputs, as the seeded bootstrap stack reports them.
+pub fn bootstrap_outputs() -> Vec<StackOutput> {
+    let output = |key: &str, value: String, description: &str| StackOutput {
+        key: key.to_string(),
+        value,
+        description: Some(description.to_string()),
+        export_name: None,
+    };
+    vec![
+        output(
+            "InstallerInstanceId",
+            INSTALLER_INSTANCE_ID.to_string(),
+            "Connect with \"aws ssm start-session --target <this id>\".",
+        ),
+        output(
+            "InstallerRoleArn",
+            format!("arn:aws:iam::{ACCOUNT_ID}:role/ph-installer/{INSTALLER_ROLE_NAME}"),
+            "Role of the installer instance.",
+        ),
+        output(
+            "ProvisioningUserName",
+            provisioning_user_name(),
+            "Fallback provisioning user (no password; the installer creates its access key \
+             into its secrets file).",
+        ),
+    ]
+}
+
+/// The users a fresh account has: installer.yaml's provisioning user, under
+/// `/ph-installer/`, with no access key yet.
+fn seeded_iam_users() -> Vec<IamUser> {
+    vec![IamUser {
+        name: provisioning_user_name(),
+        path: "/ph-installer/".into(),
+        access_keys: Vec::new(),
+    }]
+}
+
+/// `n` characters drawn at random from `alphabet`.
+fn random_text(alphabet: &[u8], n: usize) -> String {
+    (0..n)
+        .map(|_| alphabet[rand::random_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// IAM's NoSuchEntity for a user, in its words.
+fn no_such_user(name: &str) -> CloudError {
+    CloudError::NotFound {
+        what: format!("The user with name {name} cannot be found."),
+    }
+}
+
+impl AccountState {
+    fn iam_user_mut(&mut self, name: &str) -> CloudResult<&mut IamUser> {
+        self.iam_users
+            .iter_mut()
+            .find(|u| u.name == name)
+            .ok_or_else(|| no_such_user(name))
+    }
+
+    /// ListAccessKeys: the user's keys, oldest first, without secrets.
+    pub fn list_access_keys(&self, user_name: &str) -> CloudResult<Vec<AccessKeyInfo>> {
+        let user = self
+            .iam_users
+            .iter()
+            .find(|u| u.name == user_name)
+            .ok_or_else(|| no_such_user(user_name))?;
+        Ok(user
+            .access_keys
+            .iter()
+            .map(|k| AccessKeyInfo {
+                id: k.id.clone(),
+                status: k.status.clone(),
+                created: Some(k.created),
+            })
+            .collect())
+    }
+
+    /// CreateAccessKey: an Active key, its secret made here and returned,
+    /// never stored. A user with 2 keys already gets LimitExceeded.
+    pub fn create_access_key(
+        &mut self,
+        user_name: &str,
+        now: SystemTime,
+    ) -> CloudResult<NewAccessKey> {
+        let user = self.iam_user_mut(user_name)?;
+        if user.access_keys.len() >= ACCESS_KEYS_PER_USER {
+            return Err(CloudError::access_key_limit(
+                user_name,
+                ACCESS_KEY_QUOTA_MESSAGE,
+            ));
+        }
+        let id = format!("AKIA{}", random_text(ACCESS_KEY_ID_ALPHABET, 16));
+        user.access_keys.push(StoredAccessKey {
+            id: id.clone(),
+            status: AccessKeyStatus::Active,
+            created: now,
+        });
+        Ok(NewAccessKey {
+            id,
+            secret: Secret::new(random_text(SECRET_KEY_ALPHABET, 40)),
+        })
+    }
+
+    /// DeleteAccessKey: NoSuchEntity for an unknown user or key.
+    pub fn delete_access_key(&mut self, user_name: &str, access_key_id: &str) -> CloudResult<()> {
+        let user = self.iam_user_mut(user_name)?;
+        let Some(i) = user.access_keys.iter().position(|k| k.id == access_key_id) else {
+            return Err(CloudError::NotFound {
+                what: format!("The Access Key with id {access_key_id} cannot be found."),
+            });
+        };
+        user.access_keys.remove(i);
+        Ok(())
     }
 }
 

@@ -2024,3 +2024,141 @@ async fn an_unknown_service_has_no_service_linked_role_and_the_account_starts_wi
         "{other:?}"
     );
 }
+
+// ---------------------------------------------------------------- iam
+
+#[tokio::test]
+async fn an_access_keys_secret_is_handed_out_once_and_never_stored() {
+    let f = Fixture::new();
+    let user = state::provisioning_user_name();
+    let key = f.home().iam.create_access_key(&user).await.unwrap();
+    let file = std::fs::read_to_string(f.account.state_file()).unwrap();
+    assert!(file.contains(&key.id), "the key is persisted");
+    assert!(
+        !file.contains(key.secret.expose()),
+        "the secret was written to the account file"
+    );
+    // Another process sees the key, never its secret; a region is no matter.
+    let other = f.reopen().cloud(code("eu-west-1"));
+    let keys = other.iam.list_access_keys(&user).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].id, key.id);
+    assert_eq!(keys[0].status, AccessKeyStatus::Active);
+}
+
+#[test]
+fn the_provisioning_user_is_named_as_cloudformation_names_it() {
+    let user = state::provisioning_user_name();
+    let suffix = user
+        .strip_prefix("ph-installer-ProvisioningUser-")
+        .unwrap_or_else(|| panic!("{user}"));
+    assert_eq!(suffix.len(), 12, "{user}");
+    assert!(
+        suffix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+        "{user}"
+    );
+    assert_eq!(state::provisioning_user_name(), user, "the name is stable");
+}
+
+#[tokio::test]
+async fn an_account_file_from_before_iam_users_has_the_provisioning_user() {
+    let f = Fixture::new();
+    let path = f.account.state_file().to_path_buf();
+    let mut old: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    old.as_object_mut().unwrap().remove("iam_users");
+    std::fs::write(&path, serde_json::to_vec_pretty(&old).unwrap()).unwrap();
+    let iam = f.reopen().cloud(f.account.home_region()).iam;
+    let keys = iam
+        .list_access_keys(&state::provisioning_user_name())
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
+#[tokio::test]
+async fn the_installers_bootstrap_stack_is_complete_with_its_outputs() {
+    let f = Fixture::new();
+    let stack = f
+        .home()
+        .stacks
+        .describe_stack(state::INSTALLER_STACK_NAME)
+        .await
+        .unwrap()
+        .expect("the bootstrap stack is there");
+    assert_eq!(
+        stack.status,
+        crate::core::stack::StackStatus::CreateComplete
+    );
+    assert!(
+        stack
+            .tags
+            .contains(&Tag::new("ph:install", "installer-bootstrap")),
+        "{stack:?}"
+    );
+    let output = |key: &str| {
+        stack
+            .outputs
+            .iter()
+            .find(|o| o.key == key)
+            .map(|o| o.value.clone())
+    };
+    assert_eq!(
+        output("InstallerInstanceId").as_deref(),
+        Some(INSTALLER_INSTANCE_ID)
+    );
+    assert_eq!(
+        output("ProvisioningUserName"),
+        Some(state::provisioning_user_name())
+    );
+    assert!(
+        output("InstallerRoleArn").is_some_and(|a| a.contains(":role/ph-installer/")),
+        "{stack:?}"
+    );
+    assert_eq!(output("ProvisioningAccessKeyCommand"), None);
+    // Its own events only; nothing of it reaches EC2.
+    let events = f
+        .home()
+        .stacks
+        .stack_events(state::INSTALLER_STACK_NAME, None)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        events.last().and_then(|e| e.stack_status()),
+        Some(crate::core::stack::StackStatus::CreateComplete)
+    );
+    let instances = f
+        .home()
+        .instances
+        .describe_instances(&InstanceFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(instances.len(), 1, "{instances:?}");
+}
+
+#[test]
+fn the_seeded_bootstrap_stack_reports_installer_yamls_outputs() {
+    use crate::core::blueprint::template::TemplateSummary;
+    let text = crate::core::blueprint::template_text("installer.yaml").unwrap();
+    let template = TemplateSummary::parse(text).unwrap();
+    let mut want: Vec<(String, Option<String>)> = template
+        .outputs
+        .iter()
+        .map(|k| {
+            let description = template.body["Outputs"][k]["Description"]
+                .as_str()
+                .map(str::to_string);
+            (k.clone(), description)
+        })
+        .collect();
+    let mut got: Vec<(String, Option<String>)> = state::bootstrap_outputs()
+        .into_iter()
+        .map(|o| (o.key, o.description))
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}

@@ -1512,6 +1512,59 @@ impl CfnEngine {
         self.stacks[i].termination_protection = enabled;
         Ok(())
     }
+
+    /// Records a stack this engine never ran, as DescribeStacks reports it
+    /// once CREATE_COMPLETE (the installer's bootstrap stack, deployed from
+    /// the console before the installer existed): its tags, its outputs and
+    /// the stack's own two events, the second `took` after the first. It has
+    /// no template or resources here, so the sandbox's other services see
+    /// nothing of it. Returns its id.
+    pub fn adopt_complete_stack(
+        &mut self,
+        name: &str,
+        created: SystemTime,
+        took: Duration,
+        tags: Vec<Tag>,
+        outputs: Vec<StackOutput>,
+    ) -> String {
+        let u = self.next_uuid("stack", name);
+        let id = format!(
+            "arn:aws:cloudformation:{}:{}:stack/{name}/{u}",
+            self.region, self.account
+        );
+        let mut s = StackState {
+            name: name.to_string(),
+            id: id.clone(),
+            status: StackStatus::CreateInProgress,
+            status_reason: None,
+            created,
+            last_updated: None,
+            tags,
+            disable_rollback: false,
+            termination_protection: false,
+            template: None,
+            params: vec![],
+            resources: BTreeMap::new(),
+            outputs,
+            change_sets: vec![],
+            events: vec![],
+            op: None,
+            stable: None,
+            pending_rollback: None,
+            event_seq: 0,
+            stale: None,
+            on_failure_do_nothing: false,
+        };
+        s.set_status(
+            created,
+            StackStatus::CreateInProgress,
+            Some("User Initiated".into()),
+            None,
+        );
+        s.set_status(created + took, StackStatus::CreateComplete, None, None);
+        self.stacks.push(s);
+        id
+    }
 }
 
 /// The reason a change set for `stack` fails, if a change-set fault says so
