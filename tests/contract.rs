@@ -330,7 +330,7 @@ async fn iam_an_access_key_is_created_listed_and_deleted(a: TestAccount) {
         .into_iter()
         .map(|k| k.id)
         .collect();
-    assert_eq!(left, [second.id.clone()]);
+    assert_eq!(left, std::slice::from_ref(&second.id));
     // The deleted key is unknown to IAM from then on.
     assert_kind!(iam.delete_access_key(&user, &key.id).await, "not found");
 }
