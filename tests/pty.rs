@@ -178,24 +178,49 @@ fn a_new_operator_names_the_install_picks_a_region_and_a_rerun_resumes_there() {
     s.type_text("\r");
     s.wait_for("*.example.com");
     s.type_text("\r");
-    let screen = s.wait_for("is not in this build");
+    s.wait_for("Sizing profile");
+    let sizing = s.wait_for("Every instance type is offered in the region.");
+    assert!(sizing.contains("What production creates here"), "{sizing}");
+    s.type_text("\r");
+    let secrets = s.wait_for("created through IAM");
+    assert!(secrets.contains("Database master password"), "{secrets}");
+    s.type_text("\r");
+    s.wait_for("Enter confirms");
+    let review = s.wait_for("issued");
     assert!(
-        screen.contains("us-east-1") && screen.contains("ph.example.com"),
-        "{screen}"
+        review.contains("us-east-1") && review.contains("ph.example.com"),
+        "{review}"
     );
+    assert!(review.contains("production"), "{review}");
+    // No secret the wizard generated ever reached the terminal.
+    let file = std::fs::read_to_string(dir.path().join("sandbox/secrets.toml")).unwrap();
+    let raw = String::from_utf8_lossy(&s.raw.lock().unwrap()).to_string();
+    for line in file.lines().filter(|l| l.contains(" = ")) {
+        let value = line.split(" = ").nth(1).unwrap().trim_matches('"');
+        assert!(value.len() >= 16, "{line}");
+        assert!(!raw.contains(value), "a secret reached the screen");
+    }
+    s.type_text("\r");
+    s.wait_for("Deploying the stacks is the next part");
     s.type_text("q");
     assert_eq!(s.exit_code(), 0);
     assert!(s.restored_the_terminal());
     let saved = answers(dir.path());
     assert!(saved.contains("install_name = \"shop\""), "{saved}");
     assert!(saved.contains("region = \"us-east-1\""), "{saved}");
+    assert!(saved.contains("profile = \"production\""), "{saved}");
     assert!(
         saved.contains("certificate_arn = \"arn:aws:acm:us-east-1:"),
         "{saved}"
     );
 
+    // A rerun checks the secrets again (kept, not regenerated) and goes
+    // back through every step with the answers kept.
     let mut again = Session::start(dir.path(), 80, 24);
-    again.wait_for("is not in this build");
+    again.wait_for("kept from an earlier run");
+    again.wait_for("kept: IAM lists it active");
+    again.type_text("\x1b");
+    again.wait_for("Sizing profile");
     again.type_text("\x1b");
     again.wait_for("The application's domain name");
     again.type_text("\x1b");
@@ -203,6 +228,50 @@ fn a_new_operator_names_the_install_picks_a_region_and_a_rerun_resumes_there() {
     assert!(region.contains("us-east-1"), "{region}");
     again.type_text("\x03");
     assert_eq!(again.exit_code(), 0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("sandbox/secrets.toml")).unwrap(),
+        file,
+        "the secrets were generated once"
+    );
+}
+
+#[test]
+fn a_domain_without_a_route53_zone_gets_a_records_file_and_its_validation_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    // Faster virtual time: ACM validates an outside domain after 300 s.
+    let mut s = Session::start_with(dir.path(), 80, 24, &["--sandbox-speed", "150"]);
+    s.wait_for("Install name");
+    s.type_text("shop\r");
+    s.wait_for("North America");
+    s.type_text("\r");
+    s.wait_for("The application's domain name");
+    s.type_text("ph.example.org\r");
+    s.wait_for("No public Route 53 zone");
+    s.wait_for("Request a new certificate for ph.example.org");
+    s.type_text("\r");
+    let explained = s.wait_for("Enter requests the certificate");
+    assert!(explained.contains("dns-validation.txt"), "{explained}");
+    s.type_text("\r");
+    s.wait_for("Sizing profile");
+    let records = dir.path().join("sandbox/dns-validation.txt");
+    let start = Instant::now();
+    while !records.exists() {
+        assert!(start.elapsed() < DEADLINE, "no records file was written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(&records).unwrap();
+    assert!(
+        text.contains("CNAME") && text.contains("acm-validations.aws"),
+        "{text}"
+    );
+    s.type_text("\r");
+    s.wait_for("created through IAM");
+    s.type_text("\r");
+    s.wait_for("Enter confirms");
+    let review = s.wait_for("Certificate     issued");
+    assert!(review.contains("ph.example.org"), "{review}");
+    s.type_text("\x03");
+    assert_eq!(s.exit_code(), 0);
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod progress;
 pub mod regions;
 pub mod retry;
+pub mod secrets;
 pub mod setup;
 pub mod sizing;
 

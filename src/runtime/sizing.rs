@@ -10,6 +10,7 @@ use crate::core::blueprint::Blueprint;
 use crate::core::blueprint::offerings::{Fit, Offered, fit, sized_types};
 use crate::core::blueprint::zones::{OfferedZone, choose_zones};
 use crate::core::region::RegionCode;
+use crate::core::wizard::sizing::ProfileCheck;
 
 /// Every profile's fit in `region`, by profile name. A blueprint that names
 /// no type for a key is reported as a problem of the profile.
@@ -19,6 +20,21 @@ pub async fn profile_fits(
     bp: &Blueprint,
     region: &RegionCode,
 ) -> CloudResult<BTreeMap<String, Fit>> {
+    Ok(profile_checks(cloud, clock, bp, region)
+        .await?
+        .into_iter()
+        .map(|(name, c)| (name, c.fit))
+        .collect())
+}
+
+/// Every profile's fit in `region` and the zones it gets there (its most,
+/// or fewer where the region offers fewer usable zones).
+pub async fn profile_checks(
+    cloud: &Cloud,
+    clock: &dyn Clock,
+    bp: &Blueprint,
+    region: &RegionCode,
+) -> CloudResult<BTreeMap<String, ProfileCheck>> {
     let zones: Vec<OfferedZone> = patiently(clock, Backoff::default(), || {
         cloud.regions.availability_zones(region)
     })
@@ -36,9 +52,12 @@ pub async fn profile_fits(
             Err(problem) => {
                 fits.insert(
                     name.clone(),
-                    Fit {
-                        missing: vec![problem],
-                        unconfirmed: vec![],
+                    ProfileCheck {
+                        az_count,
+                        fit: Fit {
+                            missing: vec![problem],
+                            ..Fit::default()
+                        },
                     },
                 );
                 continue;
@@ -69,7 +88,13 @@ pub async fn profile_fits(
             search,
             cache_listed,
         };
-        fits.insert(name.clone(), fit(&asked, &offered, region.as_str()));
+        fits.insert(
+            name.clone(),
+            ProfileCheck {
+                az_count,
+                fit: fit(&asked, &offered, region.as_str()),
+            },
+        );
     }
     Ok(fits)
 }

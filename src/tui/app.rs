@@ -46,7 +46,10 @@ pub fn render(f: &mut Frame, w: &Wizard, v: &View) {
     ])
     .areas(area);
     f.render_widget(Paragraph::new(header_line(w, v)), header);
-    f.render_widget(Paragraph::new(steps_line(w.step, v.glyphs)), steps);
+    f.render_widget(
+        Paragraph::new(steps_line(w.step, v.glyphs, steps.width)),
+        steps,
+    );
     let block = Block::bordered()
         .border_set(v.glyphs.border())
         .padding(ratatui::widgets::Padding::horizontal(1))
@@ -61,6 +64,8 @@ pub fn render(f: &mut Frame, w: &Wizard, v: &View) {
         Step::Region => screens::region::render(f, inner, w, v),
         Step::Domain => screens::domain::render(f, inner, w, v),
         Step::Sizing => screens::sizing::render(f, inner, w, v),
+        Step::Secrets => screens::secrets::render(f, inner, w, v),
+        Step::Review => screens::review::render(f, inner, w, v),
     }
     f.render_widget(Paragraph::new(hints_line(w)), footer);
     if w.overlay == Some(Overlay::Help) {
@@ -93,13 +98,24 @@ fn header_line(w: &Wizard, v: &View) -> Line<'static> {
     Line::from(spans)
 }
 
-fn steps_line(current: Step, g: Glyphs) -> Line<'static> {
+fn steps_line(current: Step, g: Glyphs, width: u16) -> Line<'static> {
+    let full: usize = Step::ALL
+        .iter()
+        .map(|s| strings::step_short(*s).chars().count() + 2)
+        .sum::<usize>()
+        + g.separator().chars().count() * (Step::ALL.len() - 1);
+    // Too narrow for every name: the current step's name, the others' numbers.
+    let named = |s: Step| full <= width as usize || s == current;
     let mut spans = Vec::new();
     for (i, s) in Step::ALL.iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(g.separator(), theme::dim()));
         }
-        let label = format!("{} {}", i + 1, strings::step_title(*s));
+        let label = if named(*s) {
+            format!("{} {}", i + 1, strings::step_short(*s))
+        } else {
+            format!("{}", i + 1)
+        };
         let style = if *s == current {
             theme::current_step()
         } else if *s < current {

@@ -33,6 +33,13 @@ pub fn key(e: &KeyEvent) -> Option<Key> {
 /// The hints of what the wizard shows now: a question asked over a
 /// screen has its own keys.
 pub fn hints_for(w: &Wizard) -> &'static [(&'static str, &'static str)] {
+    if w.step == Step::Review && w.confirmed {
+        return &[
+            ("Esc", "back to the review"),
+            ("q", "quit"),
+            ("Ctrl-C", "quit"),
+        ];
+    }
     if w.cert_order.is_some() {
         return &[
             ("Enter", "request it"),
@@ -69,6 +76,25 @@ pub fn hints(step: Step) -> &'static [(&'static str, &'static str)] {
             ("?", "help"),
             ("Ctrl-C", "quit"),
         ],
-        Step::Sizing => &[("Esc", "back"), ("q", "quit"), ("?", "help")],
+        Step::Sizing => &[
+            ("Up/Down", "profile"),
+            ("Enter", "choose"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("Ctrl-C", "quit"),
+        ],
+        Step::Secrets => &[
+            ("Enter", "next"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("Ctrl-C", "quit"),
+        ],
+        Step::Review => &[
+            ("Enter", "confirm"),
+            ("1-6", "go to step"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("Ctrl-C", "quit"),
+        ],
     }
 }

@@ -330,6 +330,45 @@ impl Runner {
                     .await;
                 }));
             }
+            Effect::CheckSizing(region) => {
+                let s = self.session.clone();
+                tokio::spawn(async move {
+                    let r = match crate::core::blueprint::Blueprint::embedded() {
+                        Err(e) => Err(e),
+                        Ok(bp) => {
+                            let call = crate::runtime::sizing::profile_checks(
+                                &s.cloud,
+                                s.clock.as_ref(),
+                                &bp,
+                                &region,
+                            );
+                            match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                                Ok(r) => r.map_err(|e| e.to_string()),
+                                Err(_) => Err(timed_out(
+                                    "The offerings of EC2, RDS, OpenSearch and ElastiCache",
+                                )),
+                            }
+                        }
+                    };
+                    let _ = tx.send(Msg::SizingChecked(r));
+                });
+            }
+            Effect::PrepareSecrets { bootstrap_region } => {
+                let s = self.session.clone();
+                tokio::spawn(async move {
+                    let r = match crate::core::blueprint::Blueprint::embedded() {
+                        Err(e) => Err(e),
+                        Ok(bp) => {
+                            let call = crate::runtime::secrets::prepare(&s, &bp, &bootstrap_region);
+                            match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                                Ok(r) => r,
+                                Err(_) => Err(timed_out("IAM")),
+                            }
+                        }
+                    };
+                    let _ = tx.send(Msg::SecretsReady(r));
+                });
+            }
             Effect::UseRegion(code) => {
                 self.session = self.session.in_region(ResolvedRegion {
                     code,

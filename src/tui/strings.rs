@@ -12,6 +12,16 @@ pub fn step_title(step: Step) -> &'static str {
         Step::Region => "Region",
         Step::Domain => "Domain & certificate",
         Step::Sizing => "Sizing",
+        Step::Secrets => "Secrets",
+        Step::Review => "Review",
+    }
+}
+
+/// The step's name in the steps line, short enough for six in 60 columns.
+pub fn step_short(step: Step) -> &'static str {
+    match step {
+        Step::Domain => "Domain",
+        other => step_title(other),
     }
 }
 
@@ -43,8 +53,58 @@ pub fn current_region(code: &str, why: &str) -> String {
     format!("The session's region is {code}, chosen by {why}.")
 }
 
-pub const SIZING_NEXT: &str = "The sizing screen is the next part of the wizard and is not in \
-     this build yet.";
+pub const PROFILES: &str = "Sizing profile";
+pub fn creates(profile: &str, zones: u8) -> String {
+    format!("What {profile} creates here ({zones} zones):")
+}
+pub const CHECKING_OFFERINGS: &str = "Asking the region's services about these instance types...";
+pub const OFFERINGS_FAILED: &str = "The region's offerings could not be read (r asks again):";
+pub const NOT_OFFERED: &str = "not offered here";
+pub const ALL_OFFERED: &str = "Every instance type is offered in the region.";
+pub const SECRETS_INTRO: &str = "Generated once, with a secure random generator, to each \
+     service's rules; never shown, logged, put in templates, outputs or tags.";
+pub const PREPARING_SECRETS: &str = "Generating the secrets and the provisioning key...";
+pub const SECRETS_FAILED: &str = "The secrets could not be prepared:";
+pub const GENERATED_NOW: &str = "generated now";
+pub const KEPT: &str = "kept from an earlier run";
+pub fn stored_in(path: &str) -> String {
+    format!("Stored in {path} (0600, this user only).")
+}
+pub fn secret_label(name: &str) -> &str {
+    match name {
+        "db_master_password" => "Database master password",
+        "redis_auth_token" => "Redis AUTH token",
+        "opensearch_master_password" => "OpenSearch master password",
+        other => other,
+    }
+}
+pub const ACCESS_KEY: &str = "Provisioning user's access key";
+pub const KEY_CREATED: &str = "created through IAM";
+pub const KEY_KEPT: &str = "kept: IAM lists it active";
+pub fn key_user(user: &str) -> String {
+    format!("for the provisioning user {user}")
+}
+pub const SECRETS_RETRY: &str = "Enter tries again.";
+pub const REVIEW_ANSWERS: &str = "Answers";
+pub fn review_stacks(stacks: usize, resources: usize) -> String {
+    format!("{stacks} stacks, {resources} resources, in the order they deploy (from the templates)")
+}
+pub const MORE_BELOW: &str = "(Down: more)";
+pub const SECRETS_REVIEW: &str = "Secrets";
+pub fn stack_line(wave: usize, name: &str, resources: usize, conditional: usize) -> String {
+    let cond = if conditional > 0 {
+        format!(", {conditional} by sizing")
+    } else {
+        String::new()
+    };
+    format!("wave {wave}  {name:<9} {resources:>3} resources{cond}")
+}
+pub const REVIEW_CONFIRM: &str = "Enter confirms; 1-6 or Esc go back to a step.";
+pub const CONFIRMED: &str = "Confirmed.";
+pub const DEPLOY_NEXT: &str = "Deploying the stacks is the next part of ph-installer and is not \
+     in this build: nothing more has been created in the account. Everything is kept; a \
+     build with the deploy starts from this review.";
+pub const NOTHING_CREATED: &str = "Nothing else is created before the review is confirmed.";
 pub const DOMAIN: &str = "Domain";
 pub const CERTIFICATE: &str = "Certificate";
 pub const DOMAIN_PROMPT: &str = "The application's domain name";
@@ -128,8 +188,6 @@ pub fn cert_line(view: Option<&crate::core::wizard::certificate::CertView>) -> S
     }
     line
 }
-pub const RESUME: &str = "Running ph-installer again opens here, with everything kept. \
-     Nothing has been created in the account.";
 pub const NOT_SAVED: &str = "The answers could not be saved:";
 
 pub fn too_small(need: (u16, u16), have: (u16, u16)) -> String {

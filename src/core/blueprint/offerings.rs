@@ -101,6 +101,8 @@ pub struct Offered {
 pub struct Fit {
     pub missing: Vec<String>,
     pub unconfirmed: Vec<String>,
+    /// The instance types of `missing`, to flag where they are shown.
+    pub missing_types: Vec<String>,
 }
 
 pub fn fit(asked: &SizedTypes, offered: &Offered, region: &str) -> Fit {
@@ -109,6 +111,7 @@ pub fn fit(asked: &SizedTypes, offered: &Offered, region: &str) -> Fit {
         if !offered.ec2.contains(t) {
             f.missing
                 .push(format!("EC2 does not offer {t} in {region}"));
+            f.missing_types.push(t.clone());
         }
     }
     let (engine, version, class) = &asked.db;
@@ -116,6 +119,7 @@ pub fn fit(asked: &SizedTypes, offered: &Offered, region: &str) -> Fit {
         f.missing.push(format!(
             "RDS cannot create a {class} instance of {engine} {version} in {region}"
         ));
+        f.missing_types.push(class.clone());
     }
     let (search_version, types) = &asked.search;
     for t in types {
@@ -123,6 +127,7 @@ pub fn fit(asked: &SizedTypes, offered: &Offered, region: &str) -> Fit {
             f.missing.push(format!(
                 "OpenSearch Service does not offer {t} for {search_version} in {region}"
             ));
+            f.missing_types.push(t.clone());
         }
     }
     if !offered.cache_listed {
@@ -397,6 +402,7 @@ mod tests {
             Fit {
                 missing: vec!["EC2 does not offer m7i.4xlarge in mx-central-1".into()],
                 unconfirmed: vec![],
+                missing_types: vec!["m7i.4xlarge".into()],
             },
         );
         let warn = sizing_check(&fits, None, "mx-central-1");

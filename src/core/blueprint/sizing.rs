@@ -11,7 +11,7 @@ pub struct Sizing {
     pub profiles: BTreeMap<String, Profile>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Profile {
     pub description: String,
     /// The most AZs this profile spreads over (2 or 3).

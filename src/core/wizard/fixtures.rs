@@ -69,3 +69,47 @@ pub fn loaded(mut w: Wizard) -> Wizard {
     w.handle(Msg::Regions(Ok(regions())));
     w
 }
+
+/// A report that the certificate is issued.
+pub fn issued_view(arn: &str) -> super::certificate::CertView {
+    super::certificate::CertView {
+        arn: arn.into(),
+        phase: super::certificate::CertPhase::Issued,
+        records: vec![],
+        written_to: None,
+        records_file: None,
+        error: None,
+    }
+}
+
+/// Every profile fits, with the zones the region list gives it.
+pub fn all_offered(w: &Wizard) -> std::collections::BTreeMap<String, super::sizing::ProfileCheck> {
+    w.profiles
+        .iter()
+        .map(|(n, p)| {
+            (
+                n.clone(),
+                super::sizing::ProfileCheck {
+                    az_count: super::sizing::az_count(p, w.region_zones()),
+                    fit: Default::default(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The secrets of the blueprint generated now, and a created access key.
+pub fn secrets_report() -> super::SecretsReport {
+    super::SecretsReport {
+        path: "/var/lib/ph-installer/secrets.toml".into(),
+        generated: vec![
+            "db_master_password".into(),
+            "opensearch_master_password".into(),
+            "redis_auth_token".into(),
+        ],
+        kept: vec![],
+        access_key: super::AccessKeyState::Created {
+            user: "ph-installer-ProvisioningUser-8XIFS51C1X9L".into(),
+        },
+    }
+}

@@ -12,6 +12,8 @@ pub mod certificate;
 pub mod domain;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod review;
+pub mod sizing;
 #[cfg(test)]
 mod tests;
 
@@ -35,18 +37,27 @@ pub enum Key {
     Interrupt,
 }
 
-/// The wizard's screens, in order. Screens after [`Step::Domain`] arrive in
-/// later builds; [`Step::Sizing`] says so and keeps what was answered.
+/// The wizard's screens, in order. The review's confirm hands over to the
+/// deploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Step {
     Welcome,
     Region,
     Domain,
     Sizing,
+    Secrets,
+    Review,
 }
 
 impl Step {
-    pub const ALL: [Step; 4] = [Step::Welcome, Step::Region, Step::Domain, Step::Sizing];
+    pub const ALL: [Step; 6] = [
+        Step::Welcome,
+        Step::Region,
+        Step::Domain,
+        Step::Sizing,
+        Step::Secrets,
+        Step::Review,
+    ];
 
     /// The first step whose answer is missing: where a resumed wizard opens.
     pub fn resume_at(answers: &Answers) -> Step {
@@ -56,8 +67,11 @@ impl Step {
             Step::Region
         } else if answers.domain.is_none() || answers.certificate_arn.is_none() {
             Step::Domain
-        } else {
+        } else if answers.profile.is_none() {
             Step::Sizing
+        } else {
+            // The secrets are checked again on every run before the review.
+            Step::Secrets
         }
     }
 
@@ -66,6 +80,8 @@ impl Step {
             Step::Welcome | Step::Region => Step::Welcome,
             Step::Domain => Step::Region,
             Step::Sizing => Step::Domain,
+            Step::Secrets => Step::Sizing,
+            Step::Review => Step::Secrets,
         }
     }
 }
@@ -118,6 +134,34 @@ pub enum Msg {
     CertificateRequested(Result<certificate::RequestedCertificate, String>),
     /// Where the certificate's validation stands now.
     Certificate(certificate::CertView),
+    /// What the region's services said about each profile, by name.
+    SizingChecked(Result<std::collections::BTreeMap<String, sizing::ProfileCheck>, String>),
+    /// The secrets are in the secrets file (or why not).
+    SecretsReady(Result<SecretsReport, String>),
+}
+
+/// What the secrets step did, by name only: values never leave the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretsReport {
+    /// The secrets file, as shown.
+    pub path: String,
+    /// Generated now, and found from an earlier run.
+    pub generated: Vec<String>,
+    pub kept: Vec<String>,
+    /// The provisioning user's access key.
+    pub access_key: AccessKeyState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessKeyState {
+    Created {
+        user: String,
+    },
+    Kept {
+        user: String,
+    },
+    /// Why there is none, and what to do.
+    Failed(String),
 }
 
 /// An install whose stacks are in the account (found by their `ph:install`
@@ -161,6 +205,14 @@ pub enum Effect {
     /// Ask ACM for a certificate validated by DNS, and keep what it
     /// answers in the state dir.
     RequestCertificate(certificate::CertificateOrder),
+    /// Ask the region's services about every sizing profile's types.
+    CheckSizing(RegionCode),
+    /// Generate the secrets the file lacks and make sure the provisioning
+    /// user has its access key; its user is named by the installer's
+    /// bootstrap stack in `bootstrap_region`.
+    PrepareSecrets {
+        bootstrap_region: RegionCode,
+    },
     /// Follow the certificate's validation in the background until it is
     /// issued or fails; write its records where `records` says.
     WatchCertificate {
@@ -182,7 +234,7 @@ pub enum RecordsTo {
     Nowhere,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Wizard {
     pub step: Step,
     pub answers: Answers,
@@ -220,6 +272,22 @@ pub struct Wizard {
     pub requested: Option<certificate::RequestedCertificate>,
     /// The newest report on the chosen certificate.
     pub cert: Option<certificate::CertView>,
+    /// The blueprint's sizing profiles, smallest first.
+    pub profiles: Vec<(String, crate::core::blueprint::sizing::Profile)>,
+    pub profile_cursor: usize,
+    /// What the region's services said, for the region it was asked in.
+    pub sizing_checks: Option<(
+        RegionCode,
+        Load<std::collections::BTreeMap<String, sizing::ProfileCheck>>,
+    )>,
+    pub sizing_error: Option<String>,
+    pub secrets: Option<Load<SecretsReport>>,
+    /// The blueprint's stacks, in deployment waves, with what each creates.
+    pub stacks: Vec<review::StackPreview>,
+    /// The review was confirmed.
+    pub confirmed: bool,
+    /// Lines the review is scrolled by.
+    pub review_scroll: u16,
     pub overlay: Option<Overlay>,
     pub done: bool,
 }
@@ -271,9 +339,22 @@ impl Wizard {
             cert_order: None,
             requested,
             cert: None,
+            profiles: Vec::new(),
+            profile_cursor: 0,
+            sizing_checks: None,
+            sizing_error: None,
+            secrets: None,
+            stacks: Vec::new(),
+            confirmed: false,
+            review_scroll: 0,
             overlay: None,
             done: false,
         };
+        if let Ok(bp) = crate::core::blueprint::Blueprint::embedded() {
+            w.profiles = sizing::ordered(&bp.sizing);
+            w.stacks = review::previews(&bp);
+        }
+        w.place_profile_cursor();
         w.place_cursor_on_chosen();
         let mut effects = Vec::new();
         if let Some(saved) = w.answers.region.clone()
@@ -288,7 +369,77 @@ impl Wizard {
             Effect::LoadInstalls,
         ]);
         effects.extend(w.watch_chosen_certificate());
+        effects.extend(w.arrive());
         (w, effects)
+    }
+
+    /// What a step needs from the account when the wizard arrives on it.
+    fn arrive(&mut self) -> Vec<Effect> {
+        match self.step {
+            Step::Sizing => {
+                let Some(region) = self.answers.region.clone() else {
+                    return vec![];
+                };
+                let asked = matches!(&self.sizing_checks, Some((r, l)) if *r == region && !matches!(l, Load::Failed(_)));
+                if asked {
+                    return vec![];
+                }
+                self.sizing_checks = Some((region.clone(), Load::Pending));
+                vec![Effect::CheckSizing(region)]
+            }
+            Step::Secrets => {
+                self.secrets = Some(Load::Pending);
+                vec![Effect::PrepareSecrets {
+                    bootstrap_region: self.session_region.clone(),
+                }]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// How many lines the review has at most before wrapping: the furthest
+    /// it scrolls.
+    pub fn review_lines(&self) -> u16 {
+        (16 + 6 * self.stacks.len()) as u16
+    }
+
+    /// The region's zone count, as the region list reports it.
+    pub fn region_zones(&self) -> Option<usize> {
+        let region = self.answers.region.as_ref()?;
+        self.regions
+            .ready()?
+            .iter()
+            .find(|r| &r.code == region)?
+            .az_count
+    }
+
+    /// What the services said about `profile`, once they have.
+    pub fn profile_check(&self, profile: &str) -> Option<&sizing::ProfileCheck> {
+        match &self.sizing_checks {
+            Some((r, Load::Ready(checks))) if Some(r) == self.answers.region.as_ref() => {
+                checks.get(profile)
+            }
+            _ => None,
+        }
+    }
+
+    /// The zones `profile` gets: as the services' check found, else as the
+    /// region list says.
+    pub fn profile_zones(
+        &self,
+        name: &str,
+        profile: &crate::core::blueprint::sizing::Profile,
+    ) -> u8 {
+        self.profile_check(name)
+            .map(|c| c.az_count)
+            .unwrap_or_else(|| sizing::az_count(profile, self.region_zones()))
+    }
+
+    fn place_profile_cursor(&mut self) {
+        let want = self.answers.profile.as_deref().unwrap_or("production");
+        if let Some(i) = self.profiles.iter().position(|(n, _)| n == want) {
+            self.profile_cursor = i;
+        }
     }
 
     /// The watch of the chosen certificate, if one is chosen: the records
@@ -405,6 +556,22 @@ impl Wizard {
                 }
                 vec![]
             }
+            Msg::SizingChecked(r) => {
+                if let Some((_, load)) = &mut self.sizing_checks {
+                    *load = match r {
+                        Ok(c) => Load::Ready(c),
+                        Err(e) => Load::Failed(e),
+                    };
+                }
+                vec![]
+            }
+            Msg::SecretsReady(r) => {
+                self.secrets = Some(match r {
+                    Ok(rep) => Load::Ready(rep),
+                    Err(e) => Load::Failed(e),
+                });
+                vec![]
+            }
             Msg::Key(k) => self.key(k),
         }
     }
@@ -449,14 +616,9 @@ impl Wizard {
             Step::Welcome => self.welcome_key(k),
             Step::Region => self.region_key(k),
             Step::Domain => self.domain_key(k),
-            Step::Sizing => match k {
-                Key::Esc | Key::BackTab => self.go(self.step.back()),
-                Key::Char('q') => {
-                    self.done = true;
-                    vec![Effect::Quit]
-                }
-                _ => vec![],
-            },
+            Step::Sizing => self.sizing_key(k),
+            Step::Secrets => self.secrets_key(k),
+            Step::Review => self.review_key(k),
         }
     }
 
@@ -468,7 +630,105 @@ impl Wizard {
             self.region_error = None;
             self.place_cursor_on_chosen();
         }
-        vec![]
+        self.arrive()
+    }
+
+    fn sizing_key(&mut self, k: Key) -> Vec<Effect> {
+        match k {
+            Key::Esc | Key::BackTab => self.go(self.step.back()),
+            Key::Up | Key::Char('k') => {
+                self.profile_cursor = self.profile_cursor.saturating_sub(1);
+                self.sizing_error = None;
+                vec![]
+            }
+            Key::Down | Key::Char('j') => {
+                if self.profile_cursor + 1 < self.profiles.len() {
+                    self.profile_cursor += 1;
+                }
+                self.sizing_error = None;
+                vec![]
+            }
+            Key::Char('r') if matches!(&self.sizing_checks, Some((_, Load::Failed(_)))) => {
+                self.sizing_checks = None;
+                self.arrive()
+            }
+            Key::Enter | Key::Tab => {
+                let Some((name, _)) = self.profiles.get(self.profile_cursor) else {
+                    return vec![];
+                };
+                let name = name.clone();
+                if let Some(check) = self.profile_check(&name)
+                    && !check.fit.missing.is_empty()
+                {
+                    self.sizing_error = Some(format!(
+                        "The {name} profile cannot be installed here: {}. Choose another profile.",
+                        check.fit.missing.join("; ")
+                    ));
+                    return vec![];
+                }
+                self.sizing_error = None;
+                self.answers.profile = Some(name);
+                let mut effects = vec![Effect::Save(self.answers.clone())];
+                effects.extend(self.go(Step::Secrets));
+                effects
+            }
+            _ => vec![],
+        }
+    }
+
+    fn secrets_key(&mut self, k: Key) -> Vec<Effect> {
+        match k {
+            Key::Esc | Key::BackTab => self.go(self.step.back()),
+            Key::Enter | Key::Tab => match &self.secrets {
+                Some(Load::Ready(rep)) if !matches!(rep.access_key, AccessKeyState::Failed(_)) => {
+                    self.go(Step::Review)
+                }
+                Some(Load::Pending) => vec![],
+                // Something is missing: Enter tries again.
+                _ => self.arrive(),
+            },
+            _ => vec![],
+        }
+    }
+
+    fn review_key(&mut self, k: Key) -> Vec<Effect> {
+        match k {
+            Key::Esc | Key::BackTab if self.confirmed => {
+                self.confirmed = false;
+                vec![]
+            }
+            Key::Esc | Key::BackTab => self.go(self.step.back()),
+            Key::Char(c @ '1'..='6') if !self.confirmed => {
+                // Straight back to any step.
+                let i = c as usize - '1' as usize;
+                self.go(Step::ALL[i])
+            }
+            Key::Enter if !self.confirmed => {
+                self.confirmed = true;
+                vec![]
+            }
+            Key::Up | Key::Char('k') => {
+                self.review_scroll = self.review_scroll.saturating_sub(1);
+                vec![]
+            }
+            Key::Down | Key::Char('j') => {
+                self.review_scroll = (self.review_scroll + 1).min(self.review_lines());
+                vec![]
+            }
+            Key::PageUp => {
+                self.review_scroll = self.review_scroll.saturating_sub(10);
+                vec![]
+            }
+            Key::PageDown => {
+                self.review_scroll = (self.review_scroll + 10).min(self.review_lines());
+                vec![]
+            }
+            Key::Char('q') if self.confirmed => {
+                self.done = true;
+                vec![Effect::Quit]
+            }
+            _ => vec![],
+        }
     }
 
     fn welcome_key(&mut self, k: Key) -> Vec<Effect> {
@@ -517,8 +777,9 @@ impl Wizard {
                 Ok(name) => {
                     self.name_error = None;
                     self.answers.install_name = Some(name);
-                    self.go(Step::Region);
-                    vec![Effect::Save(self.answers.clone())]
+                    let mut effects = vec![Effect::Save(self.answers.clone())];
+                    effects.extend(self.go(Step::Region));
+                    effects
                 }
                 Err(refusal) => {
                     self.name_error = Some(refusal.to_string());
@@ -730,9 +991,9 @@ impl Wizard {
         self.answers.domain = Some(domain);
         self.answers.certificate_arn = Some(arn);
         self.cert = None;
-        self.go(Step::Sizing);
         let mut effects = vec![Effect::Save(self.answers.clone())];
         effects.extend(self.watch_chosen_certificate());
+        effects.extend(self.go(Step::Sizing));
         effects
     }
 
@@ -800,11 +1061,12 @@ impl Wizard {
             self.domain = None;
         }
         self.answers.region = Some(row.code.clone());
-        self.go(Step::Domain);
-        vec![
+        let mut effects = vec![
             Effect::Save(self.answers.clone()),
             Effect::UseRegion(row.code),
-        ]
+        ];
+        effects.extend(self.go(Step::Domain));
+        effects
     }
 
     /// Puts the cursor on the saved region, else the session's region.

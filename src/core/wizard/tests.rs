@@ -323,7 +323,7 @@ fn a_covering_certificate_is_chosen_and_saved_with_the_domain() {
     let effects = press(&mut w, Key::Enter);
     assert_eq!(w.step, Step::Sizing);
     assert!(
-        matches!(effects.as_slice(), [Effect::Save(a), Effect::WatchCertificate { records: RecordsTo::Nowhere, .. }]
+        matches!(effects.as_slice(), [Effect::Save(a), Effect::WatchCertificate { records: RecordsTo::Nowhere, .. }, Effect::CheckSizing(_)]
         if a.certificate_arn.as_deref() == Some("b") && a.domain.as_deref() == Some("ph.example.com"))
     );
 }
@@ -587,4 +587,135 @@ fn a_filter_that_matches_nothing_says_so_as_it_is_typed() {
         press(&mut w, Key::Backspace);
     }
     assert_eq!(w.region_error, None);
+}
+
+fn on_sizing() -> Wizard {
+    let mut w = wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("us-west-1".parse().unwrap()),
+        domain: Some("ph.example.com".into()),
+        certificate_arn: Some("arn:aws:acm:us-west-1:1:certificate/x".into()),
+        ..Answers::default()
+    });
+    assert_eq!(w.step, Step::Sizing);
+    let checks = fixtures::all_offered(&w);
+    w.handle(Msg::SizingChecked(Ok(checks)));
+    w
+}
+
+#[test]
+fn arriving_on_sizing_asks_the_regions_services_once_per_region() {
+    let answers = Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("us-west-1".parse().unwrap()),
+        domain: Some("ph.example.com".into()),
+        certificate_arn: Some("arn:x".into()),
+        ..Answers::default()
+    };
+    let (mut w, effects) = Wizard::new(answers, "us-west-1".parse().unwrap(), "x".into());
+    assert!(effects.contains(&Effect::CheckSizing("us-west-1".parse().unwrap())));
+    w.handle(Msg::SizingChecked(Ok(Default::default())));
+    press(&mut w, Key::Esc);
+    assert_eq!(w.step, Step::Domain);
+    // Back on sizing in the same region: nothing asked again.
+    let effects = press(&mut w, Key::Enter);
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::CheckSizing(_))),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn sizing_opens_on_production_and_a_two_zone_region_gets_two_zones() {
+    let w = on_sizing();
+    assert_eq!(w.profiles[w.profile_cursor].0, "production");
+    let (name, p) = &w.profiles[w.profile_cursor];
+    assert_eq!(w.profile_zones(name, p), 2, "us-west-1 has two zones");
+}
+
+#[test]
+fn a_profile_is_chosen_saved_and_the_secrets_are_prepared_next() {
+    let mut w = on_sizing();
+    press(&mut w, Key::Up);
+    let effects = press(&mut w, Key::Enter);
+    assert_eq!(w.answers.profile.as_deref(), Some("evaluation"));
+    assert_eq!(w.step, Step::Secrets);
+    assert!(matches!(&effects[0], Effect::Save(a) if a.profile.as_deref() == Some("evaluation")));
+    assert_eq!(
+        effects[1],
+        Effect::PrepareSecrets {
+            bootstrap_region: "us-east-1".parse().unwrap()
+        },
+        "the provisioning user is looked up where the installer runs"
+    );
+}
+
+#[test]
+fn a_profile_whose_types_the_region_lacks_is_refused_with_what_is_missing() {
+    let mut w = on_sizing();
+    let mut checks = fixtures::all_offered(&w);
+    checks.get_mut("production").unwrap().fit.missing =
+        vec!["EC2 does not offer m6i.xlarge in us-west-1".into()];
+    w.handle(Msg::SizingChecked(Ok(checks)));
+    assert!(press(&mut w, Key::Enter).is_empty());
+    assert_eq!(w.step, Step::Sizing);
+    assert!(w.sizing_error.as_ref().unwrap().contains("m6i.xlarge"));
+    press(&mut w, Key::Down);
+    assert_eq!(w.sizing_error, None, "moving on clears the refusal");
+}
+
+#[test]
+fn the_secrets_step_goes_on_only_when_every_secret_and_the_key_are_in_place() {
+    let mut w = on_sizing();
+    press(&mut w, Key::Enter);
+    assert_eq!(w.secrets, Some(Load::Pending));
+    assert!(
+        press(&mut w, Key::Enter).is_empty(),
+        "nothing while preparing"
+    );
+    let mut report = fixtures::secrets_report();
+    report.access_key = AccessKeyState::Failed("no bootstrap stack".into());
+    w.handle(Msg::SecretsReady(Ok(report)));
+    let effects = press(&mut w, Key::Enter);
+    assert_eq!(w.step, Step::Secrets);
+    assert!(
+        matches!(effects.as_slice(), [Effect::PrepareSecrets { .. }]),
+        "Enter retries"
+    );
+    w.handle(Msg::SecretsReady(Ok(fixtures::secrets_report())));
+    press(&mut w, Key::Enter);
+    assert_eq!(w.step, Step::Review);
+}
+
+#[test]
+fn a_wizard_with_every_answer_resumes_on_secrets_so_they_are_checked_before_the_review() {
+    let w = wizard(Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        domain: Some("ph.example.com".into()),
+        certificate_arn: Some("arn:x".into()),
+        profile: Some("evaluation".into()),
+        ..Answers::default()
+    });
+    assert_eq!(w.step, Step::Secrets);
+}
+
+#[test]
+fn the_review_goes_back_to_any_step_by_number_and_confirm_can_be_taken_back() {
+    let mut w = on_sizing();
+    press(&mut w, Key::Enter);
+    w.handle(Msg::SecretsReady(Ok(fixtures::secrets_report())));
+    press(&mut w, Key::Enter);
+    assert_eq!(w.step, Step::Review);
+    press(&mut w, Key::Char('2'));
+    assert_eq!(w.step, Step::Region);
+    let mut w2 = w.clone();
+    w2.step = Step::Review;
+    press(&mut w2, Key::Enter);
+    assert!(w2.confirmed);
+    press(&mut w2, Key::Char('2'));
+    assert_eq!(w2.step, Step::Review, "numbers do nothing once confirmed");
+    press(&mut w2, Key::Esc);
+    assert!(!w2.confirmed);
+    assert_eq!(w2.step, Step::Review);
 }

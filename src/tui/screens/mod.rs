@@ -2,5 +2,7 @@
 
 pub mod domain;
 pub mod region;
+pub mod review;
+pub mod secrets;
 pub mod sizing;
 pub mod welcome;
