@@ -330,16 +330,23 @@ impl Runner {
                     .await;
                 }));
             }
+            Effect::LoadBlueprint => {
+                tokio::task::spawn_blocking(move || {
+                    let r =
+                        crate::core::blueprint::Blueprint::shared().map(wizard::BlueprintView::of);
+                    let _ = tx.send(Msg::Blueprint(r));
+                });
+            }
             Effect::CheckSizing(region) => {
                 let s = self.session.clone();
                 tokio::spawn(async move {
-                    let r = match crate::core::blueprint::Blueprint::embedded() {
+                    let r = match crate::core::blueprint::Blueprint::shared() {
                         Err(e) => Err(e),
                         Ok(bp) => {
                             let call = crate::runtime::sizing::profile_checks(
                                 &s.cloud,
                                 s.clock.as_ref(),
-                                &bp,
+                                bp,
                                 &region,
                             );
                             match tokio::time::timeout(CALL_TIMEOUT, call).await {
@@ -356,10 +363,10 @@ impl Runner {
             Effect::PrepareSecrets { bootstrap_region } => {
                 let s = self.session.clone();
                 tokio::spawn(async move {
-                    let r = match crate::core::blueprint::Blueprint::embedded() {
+                    let r = match crate::core::blueprint::Blueprint::shared() {
                         Err(e) => Err(e),
                         Ok(bp) => {
-                            let call = crate::runtime::secrets::prepare(&s, &bp, &bootstrap_region);
+                            let call = crate::runtime::secrets::prepare(&s, bp, &bootstrap_region);
                             match tokio::time::timeout(CALL_TIMEOUT, call).await {
                                 Ok(r) => r,
                                 Err(_) => Err(timed_out("IAM")),

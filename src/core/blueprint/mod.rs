@@ -57,6 +57,16 @@ pub struct Blueprint {
 }
 
 impl Blueprint {
+    /// The embedded blueprint, parsed on first use and kept for the run
+    /// (parsing the templates takes tens of milliseconds in a debug build).
+    pub fn shared() -> Result<&'static Blueprint, String> {
+        static PARSED: std::sync::OnceLock<Result<Blueprint, String>> = std::sync::OnceLock::new();
+        PARSED
+            .get_or_init(Blueprint::embedded)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// Parses the embedded files. An error here is a build defect, and the
     /// blueprint tests catch it before release.
     pub fn embedded() -> Result<Blueprint, String> {

@@ -67,6 +67,8 @@ pub fn loaded(mut w: Wizard) -> Wizard {
         credentials: "EC2 instance role (IMDSv2)".into(),
     })));
     w.handle(Msg::Regions(Ok(regions())));
+    let bp = crate::core::blueprint::Blueprint::shared().unwrap();
+    w.handle(Msg::Blueprint(Ok(super::BlueprintView::of(bp))));
     w
 }
 

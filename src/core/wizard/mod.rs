@@ -119,7 +119,7 @@ pub enum Overlay {
 }
 
 /// Messages into the wizard.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     Key(Key),
     Identity(Result<Identity, String>),
@@ -134,10 +134,28 @@ pub enum Msg {
     CertificateRequested(Result<certificate::RequestedCertificate, String>),
     /// Where the certificate's validation stands now.
     Certificate(certificate::CertView),
+    /// The blueprint's sizing profiles (smallest first) and its stacks.
+    Blueprint(Result<BlueprintView, String>),
     /// What the region's services said about each profile, by name.
     SizingChecked(Result<std::collections::BTreeMap<String, sizing::ProfileCheck>, String>),
     /// The secrets are in the secrets file (or why not).
     SecretsReady(Result<SecretsReport, String>),
+}
+
+/// What the wizard shows of the blueprint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlueprintView {
+    pub profiles: Vec<(String, crate::core::blueprint::sizing::Profile)>,
+    pub stacks: Vec<review::StackPreview>,
+}
+
+impl BlueprintView {
+    pub fn of(bp: &crate::core::blueprint::Blueprint) -> BlueprintView {
+        BlueprintView {
+            profiles: sizing::ordered(&bp.sizing),
+            stacks: review::previews(bp),
+        }
+    }
 }
 
 /// What the secrets step did, by name only: values never leave the file.
@@ -193,6 +211,9 @@ pub struct DomainFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     LoadIdentity,
+    /// Parse the embedded blueprint (its sizing profiles and stacks), off
+    /// the path to the first frame.
+    LoadBlueprint,
     /// Find the installs whose stacks are in the session's region.
     LoadInstalls,
     LoadRegions,
@@ -350,11 +371,6 @@ impl Wizard {
             overlay: None,
             done: false,
         };
-        if let Ok(bp) = crate::core::blueprint::Blueprint::embedded() {
-            w.profiles = sizing::ordered(&bp.sizing);
-            w.stacks = review::previews(&bp);
-        }
-        w.place_profile_cursor();
         w.place_cursor_on_chosen();
         let mut effects = Vec::new();
         if let Some(saved) = w.answers.region.clone()
@@ -367,6 +383,7 @@ impl Wizard {
             Effect::LoadIdentity,
             Effect::LoadRegions,
             Effect::LoadInstalls,
+            Effect::LoadBlueprint,
         ]);
         effects.extend(w.watch_chosen_certificate());
         effects.extend(w.arrive());
@@ -553,6 +570,18 @@ impl Wizard {
             Msg::Certificate(view) => {
                 if self.answers.certificate_arn.as_ref() == Some(&view.arn) {
                     self.cert = Some(view);
+                }
+                vec![]
+            }
+            Msg::Blueprint(r) => {
+                match r {
+                    Ok(view) => {
+                        self.profiles = view.profiles;
+                        self.stacks = view.stacks;
+                        self.place_profile_cursor();
+                    }
+                    // A build defect: the blueprint tests catch it first.
+                    Err(e) => self.sizing_error = Some(e),
                 }
                 vec![]
             }
