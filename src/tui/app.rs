@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::theme::{self, Glyphs};
 use super::{keymap, screens, strings};
-use crate::core::wizard::{Overlay, Step, Wizard};
+use crate::core::wizard::{InFlight, Overlay, Step, Wizard};
 
 /// The smallest terminal the wizard draws in.
 pub const MIN_SIZE: (u16, u16) = (60, 18);
@@ -68,8 +68,10 @@ pub fn render(f: &mut Frame, w: &Wizard, v: &View) {
         Step::Review => screens::review::render(f, inner, w, v),
     }
     f.render_widget(Paragraph::new(hints_line(w)), footer);
-    if w.overlay == Some(Overlay::Help) {
-        help(f, body, w, v);
+    match w.overlay {
+        Some(Overlay::Help) => help(f, body, w, v),
+        Some(Overlay::ConfirmQuit(what)) => confirm_quit(f, body, what, v),
+        None => {}
     }
 }
 
@@ -140,16 +142,40 @@ fn hints_line(w: &Wizard) -> Line<'static> {
     Line::from(spans)
 }
 
-fn help(f: &mut Frame, body: Rect, w: &Wizard, v: &View) {
-    let hints = keymap::hints_for(w);
-    let width = 50.min(body.width.saturating_sub(4));
-    let height = (hints.len() as u16 + 4).min(body.height);
-    let area = Rect {
+/// A box centred in `body`, `width` x `height` at most.
+fn centred(body: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(body.width.saturating_sub(4));
+    let height = height.min(body.height);
+    Rect {
         x: body.x + (body.width.saturating_sub(width)) / 2,
         y: body.y + (body.height.saturating_sub(height)) / 2,
         width,
         height,
-    };
+    }
+}
+
+fn confirm_quit(f: &mut Frame, body: Rect, what: InFlight, v: &View) {
+    let area = centred(body, 60, 9);
+    let lines = vec![
+        Line::raw(strings::in_flight(what)),
+        Line::raw(""),
+        Line::styled(strings::QUIT_CONFIRM, theme::title()),
+    ];
+    f.render_widget(Clear, area);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::bordered()
+                .border_set(v.glyphs.border())
+                .padding(ratatui::widgets::Padding::horizontal(1))
+                .title(format!(" {} ", strings::QUIT_TITLE)),
+        ),
+        area,
+    );
+}
+
+fn help(f: &mut Frame, body: Rect, w: &Wizard, v: &View) {
+    let hints = keymap::hints_for(w);
+    let area = centred(body, 50, hints.len() as u16 + 4);
     let mut lines: Vec<Line> = hints
         .iter()
         .map(|(k, what)| {

@@ -197,6 +197,26 @@ pub fn too_small(need: (u16, u16), have: (u16, u16)) -> String {
     )
 }
 
+pub const QUIT_TITLE: &str = "Quit now?";
+pub const QUIT_CONFIRM: &str = "y or Ctrl-C quits; any other key stays.";
+pub fn in_flight(what: crate::core::wizard::InFlight) -> &'static str {
+    use crate::core::wizard::InFlight::*;
+    match what {
+        CertificateRequest => {
+            "ACM has the certificate request and has not answered yet. Quitting is safe: \
+             a rerun asks with the same token and gets the same certificate."
+        }
+        Secrets => {
+            "The secrets and the provisioning user's access key are being made. Quitting \
+             now can leave a key in IAM that the secrets file lacks; IAM allows two per user, \
+             and the installer names the one to delete if it runs out."
+        }
+        ValidationRecords => {
+            "The certificate's validation record is being written to Route 53. Quitting \
+             is safe: a rerun writes it again (the same record) and goes on checking."
+        }
+    }
+}
 pub const HELP_TITLE: &str = "Keys";
 pub const HELP_CLOSE: &str = "Any key closes this help.";
 pub fn goodbye(path: &str) -> String {

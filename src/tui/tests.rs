@@ -346,3 +346,13 @@ fn installs_are_found_by_their_tag_and_the_installers_own_stack_is_not_one() {
     let names: Vec<(&str, usize)> = found.iter().map(|f| (f.name.as_str(), f.stacks)).collect();
     assert_eq!(names, [("shop", 2), ("demo", 1)]);
 }
+
+#[test]
+fn quitting_while_the_secrets_are_made_asks_first_and_says_what_it_leaves() {
+    let mut w = wizard(Step::Sizing);
+    w.handle(Msg::Key(Key::Enter));
+    w.handle(Msg::Key(Key::Interrupt));
+    let t = draw(&w, &view(false), (80, 24));
+    assert!(text(&t).contains("Quit now?"), "{}", text(&t));
+    insta::assert_snapshot!(t.backend());
+}

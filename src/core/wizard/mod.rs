@@ -116,6 +116,19 @@ impl<T> Load<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
     Help,
+    /// Quitting was asked for while something is in flight: what it is.
+    ConfirmQuit(InFlight),
+}
+
+/// Work of the account's that a quit would leave running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InFlight {
+    /// ACM has the request but has not answered yet.
+    CertificateRequest,
+    /// The secrets are being generated and the access key created.
+    Secrets,
+    /// The validation record is being written to the Route 53 zone.
+    ValidationRecords,
 }
 
 /// Messages into the wizard.
@@ -627,8 +640,37 @@ impl Wizard {
         }
     }
 
+    /// What quitting now would leave running, if anything.
+    pub fn in_flight(&self) -> Option<InFlight> {
+        if matches!(self.cert_order, Some((_, Some(Load::Pending)))) {
+            return Some(InFlight::CertificateRequest);
+        }
+        if self.secrets == Some(Load::Pending) {
+            return Some(InFlight::Secrets);
+        }
+        let writing = self.requested.as_ref().is_some_and(|r| {
+            r.zone.is_some() && self.answers.certificate_arn.as_ref() == Some(&r.arn)
+        }) && self
+            .cert
+            .as_ref()
+            .is_none_or(|c| c.written_to.is_none() && c.phase != certificate::CertPhase::Issued);
+        writing.then_some(InFlight::ValidationRecords)
+    }
+
     fn key(&mut self, k: Key) -> Vec<Effect> {
+        if let Some(Overlay::ConfirmQuit(_)) = self.overlay {
+            self.overlay = None;
+            if matches!(k, Key::Interrupt | Key::Char('y') | Key::Char('Y')) {
+                self.done = true;
+                return vec![Effect::Quit];
+            }
+            return vec![];
+        }
         if k == Key::Interrupt {
+            if let Some(what) = self.in_flight() {
+                self.overlay = Some(Overlay::ConfirmQuit(what));
+                return vec![];
+            }
             self.done = true;
             return vec![Effect::Quit];
         }

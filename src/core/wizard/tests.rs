@@ -719,3 +719,35 @@ fn the_review_goes_back_to_any_step_by_number_and_confirm_can_be_taken_back() {
     assert!(!w2.confirmed);
     assert_eq!(w2.step, Step::Review);
 }
+
+#[test]
+fn ctrl_c_quits_at_once_unless_something_is_in_flight_then_it_asks_first() {
+    let mut w = on_domain();
+    assert_eq!(press(&mut w, Key::Interrupt), vec![Effect::Quit]);
+
+    let mut w = on_domain();
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    let m = facts(&w, vec![]);
+    w.handle(m);
+    press(&mut w, Key::Enter);
+    press(&mut w, Key::Enter);
+    assert_eq!(w.in_flight(), Some(InFlight::CertificateRequest));
+    assert!(press(&mut w, Key::Interrupt).is_empty());
+    assert_eq!(
+        w.overlay,
+        Some(Overlay::ConfirmQuit(InFlight::CertificateRequest))
+    );
+    // Any other key stays, and does nothing else.
+    assert!(press(&mut w, Key::Esc).is_empty());
+    assert_eq!(w.overlay, None);
+    assert!(w.cert_order.is_some(), "Esc only closed the question");
+    press(&mut w, Key::Interrupt);
+    assert_eq!(press(&mut w, Key::Char('y')), vec![Effect::Quit]);
+    // Ctrl-C twice quits too.
+    let mut w2 = on_sizing();
+    press(&mut w2, Key::Enter);
+    assert_eq!(w2.in_flight(), Some(InFlight::Secrets));
+    press(&mut w2, Key::Interrupt);
+    assert_eq!(press(&mut w2, Key::Interrupt), vec![Effect::Quit]);
+}
