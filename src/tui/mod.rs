@@ -256,11 +256,29 @@ impl Runner {
                         s.cloud.stacks.list_stacks()
                     });
                     let r = match tokio::time::timeout(CALL_TIMEOUT, call).await {
-                        Ok(Ok(stacks)) => Ok(found_installs(&stacks, s.region.code.as_str())),
+                        Ok(Ok(stacks)) => Ok(stacks),
                         Ok(Err(e)) => Err(e.to_string()),
                         Err(_) => Err(timed_out("CloudFormation ListStacks")),
                     };
-                    let _ = tx.send(Msg::Installs(r));
+                    let region = s.region.code.as_str();
+                    let _ = tx.send(Msg::Installs(r.map(|st| found_installs(&st, region))));
+                });
+            }
+            Effect::LoadBootstrap(code) => {
+                let s = self.session.in_region(ResolvedRegion {
+                    code,
+                    source: self.session.region.source.clone(),
+                });
+                tokio::spawn(async move {
+                    let call = patiently(s.clock.as_ref(), Backoff::default(), || {
+                        s.cloud.stacks.list_stacks()
+                    });
+                    let r = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                        Ok(Ok(stacks)) => Ok(bootstrap_of(&stacks)),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(timed_out("CloudFormation ListStacks")),
+                    };
+                    let _ = tx.send(Msg::Bootstrap(r));
                 });
             }
             Effect::LoadRegions => {
@@ -385,6 +403,23 @@ impl Runner {
         }
         false
     }
+}
+
+/// The installer's own stack among `stacks`, by its tag.
+fn bootstrap_of(stacks: &[crate::cloud::types::Stack]) -> Option<wizard::Bootstrap> {
+    let s = stacks.iter().find(|s| {
+        s.tags
+            .iter()
+            .any(|t| t.key == "ph:install" && t.value == wizard::BOOTSTRAP_TAG_VALUE)
+    })?;
+    Some(wizard::Bootstrap {
+        stack: s.name.clone(),
+        role_arn: s
+            .outputs
+            .iter()
+            .find(|o| o.key == "InstallerRoleArn")
+            .map(|o| o.value.clone()),
+    })
 }
 
 /// The installs the stacks' `ph:install` tags name (the installer's own

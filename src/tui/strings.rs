@@ -34,6 +34,26 @@ pub const ASKING_AWS: &str = "asking AWS...";
 pub const NO_IDENTITY: &str = "The installer cannot act in AWS yet:";
 pub const RETRY_OR_LEAVE: &str = "Fix that, then press Enter to try again (Esc leaves).";
 
+pub const INSTALLER: &str = "Installer";
+pub const ROLE: &str = "Role";
+pub fn bootstrap_found(stack: &str) -> String {
+    format!("stack {stack} (installer.yaml) found")
+}
+pub fn role_in_use(role: &str) -> String {
+    format!("{role}, the installer instance's, in use")
+}
+pub fn role_not_in_use(role: &str) -> String {
+    format!(
+        "These credentials are not the installer instance's role {role}: the installer is \
+         meant to run on that instance, where its permissions and boundary apply."
+    )
+}
+pub fn bootstrap_missing(region: &str) -> String {
+    format!(
+        "The installer's own stack (installer.yaml) is not in {region}: deploy it first \
+         (README, \"Running on an installer instance\") and run ph-installer on its instance."
+    )
+}
 pub const INSTALL_NAME: &str = "Install name";
 pub const INSTALL_NAME_RULE: &str = "3-16 lowercase letters, digits and single hyphens";
 pub fn install_name_use(name: &str) -> String {

@@ -67,6 +67,7 @@ pub fn loaded(mut w: Wizard) -> Wizard {
         credentials: "EC2 instance role (IMDSv2)".into(),
     })));
     w.handle(Msg::Regions(Ok(regions())));
+    w.handle(Msg::Bootstrap(Ok(Some(bootstrap()))));
     let bp = crate::core::blueprint::Blueprint::shared().unwrap();
     w.handle(Msg::Blueprint(Ok(super::BlueprintView::of(bp))));
     w
@@ -113,5 +114,13 @@ pub fn secrets_report() -> super::SecretsReport {
         access_key: super::AccessKeyState::Created {
             user: "ph-installer-ProvisioningUser-8XIFS51C1X9L".into(),
         },
+    }
+}
+
+/// The installer's stack, its role the one the identity acts as.
+pub fn bootstrap() -> super::Bootstrap {
+    super::Bootstrap {
+        stack: "ph-installer".into(),
+        role_arn: Some("arn:aws:iam::111122223333:role/ph-installer/ph-installer".into()),
     }
 }

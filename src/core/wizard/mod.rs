@@ -143,6 +143,9 @@ pub enum Msg {
     Examined(Result<DomainFacts, String>),
     /// The installs whose stacks the account has.
     Installs(Result<Vec<FoundInstall>, String>),
+    /// The installer's own bootstrap stack (installer.yaml), if the
+    /// session's region has it.
+    Bootstrap(Result<Option<Bootstrap>, String>),
     /// ACM answered the request (or not: the error says why).
     CertificateRequested(Result<certificate::RequestedCertificate, String>),
     /// Where the certificate's validation stands now.
@@ -204,6 +207,30 @@ pub struct FoundInstall {
     pub stacks: usize,
 }
 
+/// The installer's own stack (installer.yaml), as its outputs describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrap {
+    pub stack: String,
+    /// The `InstallerRoleArn` output: the role the installer instance has.
+    pub role_arn: Option<String>,
+}
+
+impl Bootstrap {
+    /// The installer role's name (the ARN's last path part).
+    pub fn role_name(&self) -> Option<&str> {
+        self.role_arn.as_deref()?.rsplit('/').next()
+    }
+
+    /// Whether `identity_arn` (an STS ARN) acts as the installer role.
+    pub fn is_used_by(&self, identity_arn: &str) -> bool {
+        // arn:aws:sts::<account>:assumed-role/<role name>/<session>
+        let acting = identity_arn
+            .split_once(":assumed-role/")
+            .and_then(|(_, rest)| rest.split('/').next());
+        acting.is_some() && acting == self.role_name()
+    }
+}
+
 /// The tag value of the installer's own bootstrap stack, never an install.
 pub const BOOTSTRAP_TAG_VALUE: &str = "installer-bootstrap";
 
@@ -229,6 +256,9 @@ pub enum Effect {
     LoadBlueprint,
     /// Find the installs whose stacks are in the session's region.
     LoadInstalls,
+    /// Find the installer's own stack in this region (where the installer
+    /// instance runs, whatever the install region).
+    LoadBootstrap(RegionCode),
     LoadRegions,
     /// Write the answers to `config.toml`.
     Save(Answers),
@@ -275,6 +305,7 @@ pub struct Wizard {
     pub identity: Load<Identity>,
     pub regions: Load<Vec<RegionRow>>,
     pub installs: Load<Vec<FoundInstall>>,
+    pub bootstrap: Load<Option<Bootstrap>>,
     /// The session's region and why it was chosen (preselected on the
     /// region screen).
     pub session_region: RegionCode,
@@ -357,6 +388,7 @@ impl Wizard {
             identity: Load::Pending,
             regions: Load::Pending,
             installs: Load::Pending,
+            bootstrap: Load::Pending,
             session_region,
             region_why,
             name_input,
@@ -396,6 +428,7 @@ impl Wizard {
             Effect::LoadIdentity,
             Effect::LoadRegions,
             Effect::LoadInstalls,
+            Effect::LoadBootstrap(w.session_region.clone()),
             Effect::LoadBlueprint,
         ]);
         effects.extend(w.watch_chosen_certificate());
@@ -547,6 +580,16 @@ impl Wizard {
                     Ok(i) => Load::Ready(i),
                     Err(e) => Load::Failed(e),
                 };
+                vec![]
+            }
+            Msg::Bootstrap(r) => {
+                self.bootstrap = match r {
+                    Ok(b) => Load::Ready(b),
+                    Err(e) => Load::Failed(e),
+                };
+                if self.bootstrap.ready().is_some_and(Option::is_some) {
+                    self.name_error = None;
+                }
                 vec![]
             }
             Msg::Installs(r) => {
@@ -828,6 +871,17 @@ impl Wizard {
             Key::Backspace => {
                 self.name_input.pop();
                 self.name_error = None;
+                vec![]
+            }
+            Key::Enter | Key::Tab if matches!(self.bootstrap, Load::Ready(None)) => {
+                // Without its own stack the installer has no role, no
+                // boundary and no provisioning user to work with.
+                self.name_error = Some(format!(
+                    "Nothing can be installed from here until the installer's own stack \
+                     (installer.yaml, tagged ph:install={BOOTSTRAP_TAG_VALUE}) is found in {}: \
+                     see above. If it is in another region, start with --region set to it.",
+                    self.session_region
+                ));
                 vec![]
             }
             Key::Enter | Key::Tab => match parse_install_name(&self.name_input) {

@@ -751,3 +751,43 @@ fn ctrl_c_quits_at_once_unless_something_is_in_flight_then_it_asks_first() {
     press(&mut w2, Key::Interrupt);
     assert_eq!(press(&mut w2, Key::Interrupt), vec![Effect::Quit]);
 }
+
+#[test]
+fn without_the_installers_own_stack_welcome_says_what_to_deploy_and_goes_no_further() {
+    let mut w = wizard(Answers::default());
+    w.handle(Msg::Bootstrap(Ok(None)));
+    typed(&mut w, "shop");
+    assert!(press(&mut w, Key::Enter).is_empty());
+    assert_eq!(w.step, Step::Welcome);
+    let why = w.name_error.clone().unwrap();
+    assert!(
+        why.contains("installer.yaml") && why.contains("us-east-1"),
+        "{why}"
+    );
+    // Found after all (deployed meanwhile, the list read again): on it goes.
+    w.handle(Msg::Bootstrap(Ok(Some(fixtures::bootstrap()))));
+    press(&mut w, Key::Enter);
+    assert_eq!(w.step, Step::Region);
+}
+
+#[test]
+fn the_installer_role_is_recognised_in_the_identity() {
+    let b = fixtures::bootstrap();
+    assert_eq!(b.role_name(), Some("ph-installer"));
+    assert!(
+        b.is_used_by("arn:aws:sts::111122223333:assumed-role/ph-installer/i-0a1b2c3d4e5f60718")
+    );
+    assert!(!b.is_used_by("arn:aws:sts::111122223333:assumed-role/Admin/alice"));
+    assert!(!b.is_used_by("arn:aws:iam::111122223333:user/ph-installer"));
+}
+
+#[test]
+fn the_bootstrap_stack_is_looked_for_where_the_installer_runs_not_in_the_saved_region() {
+    let answers = Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        ..Answers::default()
+    };
+    let (_, effects) = Wizard::new(answers, "us-east-1".parse().unwrap(), "IMDS".into());
+    assert!(effects.contains(&Effect::LoadBootstrap("us-east-1".parse().unwrap())));
+}

@@ -69,6 +69,37 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
         strings::REGION,
         format!("{}, chosen by {}", w.session_region, w.region_why),
     );
+    match (&w.bootstrap, w.identity.ready()) {
+        (Load::Ready(Some(b)), Some(id)) => {
+            fact(
+                &mut lines,
+                strings::INSTALLER,
+                strings::bootstrap_found(&b.stack),
+            );
+            if let Some(role) = b.role_name() {
+                if b.is_used_by(&id.arn) {
+                    fact(&mut lines, strings::ROLE, strings::role_in_use(role));
+                } else {
+                    lines.push(Line::styled(
+                        format!("  {} {}", g.bad(), strings::role_not_in_use(role)),
+                        theme::error(),
+                    ));
+                }
+            }
+        }
+        (Load::Ready(None), _) => lines.push(Line::styled(
+            format!(
+                "  {} {}",
+                g.bad(),
+                strings::bootstrap_missing(w.session_region.as_str())
+            ),
+            theme::error(),
+        )),
+        (Load::Failed(e), _) => {
+            lines.push(Line::styled(format!("  {} {e}", g.bad()), theme::error()))
+        }
+        _ => {}
+    }
     for i in w.unknown_installs() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
