@@ -57,6 +57,7 @@ pub async fn request(
         domain: order.domain.clone(),
         region: order.region.clone(),
         zone: order.zone.clone(),
+        attempt: order.attempt,
     };
     state
         .write_toml(&requested_path(state), &kept)
@@ -106,6 +107,7 @@ pub async fn watch(
         written_to: None,
         records_file: None,
         error: None,
+        note: None,
     };
     let mut last: Option<CertView> = None;
     loop {
@@ -175,12 +177,7 @@ async fn write_records(
 ) -> Result<(), String> {
     match to {
         RecordsTo::Nowhere => Ok(()),
-        RecordsTo::File => {
-            let path = records_path(state);
-            write_file(&path, &records_file(domain, &view.arn, &view.records))?;
-            view.records_file = Some(path.display().to_string());
-            Ok(())
-        }
+        RecordsTo::File => to_file(state, domain, view),
         RecordsTo::Zone(id, name) => {
             let changes: Vec<RecordChange> = view
                 .records
@@ -197,14 +194,39 @@ async fn write_records(
                     },
                 })
                 .collect();
-            let change = patiently(clock, Backoff::default(), || {
+            let change = match patiently(clock, Backoff::default(), || {
                 cloud.dns.change_records(id, &changes)
             })
             .await
-            .map_err(|e| zone_error(name, e))?;
+            {
+                Ok(c) => c,
+                Err(e @ CloudError::AccessDenied { .. }) => {
+                    // The installer's role may write only the zone its stack
+                    // was given (HostedZoneId): the records go to the file,
+                    // and the screen says why.
+                    tracing::warn!(zone = %name, error = %e, "Route 53 refused the validation records; writing them to the records file");
+                    to_file(state, domain, view)?;
+                    view.note = Some(format!(
+                        "Route 53 refused the record in zone {} (the installer stack's \
+                         HostedZoneId names another zone or none): create it at your DNS \
+                         provider or in the zone yourself",
+                        name.trim_end_matches('.')
+                    ));
+                    return Ok(());
+                }
+                Err(e) => return Err(zone_error(name, e)),
+            };
             tracing::info!(zone = %name, change = %change.id, "wrote the certificate's validation records");
             let mut status = change.status;
+            let started = clock.elapsed();
             while status == ChangeStatus::Pending {
+                if clock.elapsed().saturating_sub(started) > Duration::from_secs(300) {
+                    // Route 53 normally syncs within a minute; ACM sees the
+                    // record once it is, and the watch goes on regardless.
+                    view.written_to = Some(name.trim_end_matches('.').to_string());
+                    view.note = Some(format!("Route 53 change {} is still PENDING", change.id));
+                    return Ok(());
+                }
                 clock.sleep(Duration::from_secs(2)).await;
                 status = patiently(clock, Backoff::default(), || {
                     cloud.dns.get_change(&change.id)
@@ -217,6 +239,14 @@ async fn write_records(
             Ok(())
         }
     }
+}
+
+/// The records into the state dir's records file.
+fn to_file(state: &StateDir, domain: &str, view: &mut CertView) -> Result<(), String> {
+    let path = records_path(state);
+    write_file(&path, &records_file(domain, &view.arn, &view.records))?;
+    view.records_file = Some(path.display().to_string());
+    Ok(())
 }
 
 fn zone_error(zone: &str, e: CloudError) -> String {
@@ -244,6 +274,10 @@ mod tests {
     }
 
     fn fixture() -> Fixture {
+        fixture_with(FaultScript::default())
+    }
+
+    fn fixture_with(faults: FaultScript) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let state = StateDir::open(dir.path(), true).unwrap();
         let clock = Arc::new(ManualClock::starting_now());
@@ -251,7 +285,7 @@ mod tests {
             SandboxOptions {
                 dir: state.sandbox_account_dir(),
                 speed: 1.0,
-                faults: FaultScript::default(),
+                faults,
             },
             clock.clone(),
         )
@@ -336,6 +370,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_zone_the_installer_may_not_write_gets_the_records_file_and_says_why() {
+        use crate::cloud::sandbox::faults::Deny;
+        let f = fixture_with(FaultScript {
+            deny: vec![Deny {
+                action: crate::cloud::actions::CHANGE_RESOURCE_RECORD_SETS.into(),
+            }],
+            ..FaultScript::default()
+        });
+        let zones = f.cloud.dns.zones_named("example.com").await.unwrap();
+        let z = zones.iter().find(|z| !z.private).unwrap();
+        let o = order("app.eu.example.com", Some((&z.id, &z.name)));
+        let kept = request(&f.cloud, f.clock.as_ref(), &f.state, &o)
+            .await
+            .unwrap();
+        let seen = Mutex::new(Vec::new());
+        // The watch would wait for the record forever: look at its first reports.
+        let w = Watch {
+            arn: kept.arn.clone(),
+            domain: kept.domain.clone(),
+            records: RecordsTo::Zone(z.id.clone(), z.name.clone()),
+            every: Duration::from_secs(10),
+        };
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            watch(&f.cloud, f.clock.as_ref(), &f.state, &w, |v| {
+                seen.lock().unwrap().push(v)
+            }),
+        )
+        .await;
+        let views = seen.into_inner().unwrap();
+        let v = views
+            .iter()
+            .find(|v| v.records_file.is_some())
+            .expect("the records went nowhere");
+        assert!(v.note.as_ref().unwrap().contains("refused"), "{v:?}");
+        assert!(v.written_to.is_none());
+        assert!(records_path(&f.state).exists());
+    }
+
+    #[tokio::test]
     async fn without_a_zone_the_records_go_to_a_file_and_validation_is_still_followed() {
         let f = fixture();
         let o = order("ph.example.org", None);
@@ -366,6 +440,7 @@ mod tests {
             domain: "ph.example.com".into(),
             region: "us-east-1".into(),
             zone: None,
+            attempt: 0,
         };
         let views = follow(&f, &kept, RecordsTo::Nowhere).await;
         assert_eq!(views.len(), 1);

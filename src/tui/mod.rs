@@ -375,7 +375,7 @@ impl Runner {
                             }
                         }
                     };
-                    let _ = tx.send(Msg::SizingChecked(r));
+                    let _ = tx.send(Msg::SizingChecked(region, r));
                 });
             }
             Effect::PrepareSecrets { bootstrap_region } => {

@@ -154,8 +154,9 @@ pub fn earlier_row(domain: &str) -> String {
 pub const REQUEST_TITLE: &str = "Request a certificate";
 pub fn request_will(domain: &str, region: &str) -> String {
     format!(
-        "The installer asks ACM in {region} for a certificate for {domain}, validated by DNS: \
-         with its validation record, the only thing created before the review."
+        "The installer asks ACM in {region} for a certificate for {domain}, validated by DNS. \
+         Before the review, only this, its validation record and the provisioning user's \
+         access key are created."
     )
 }
 pub fn request_zone(zone: &str) -> String {
@@ -203,6 +204,9 @@ pub fn cert_line(view: Option<&crate::core::wizard::certificate::CertView>) -> S
             format!("not issued: {why}. Go back to Domain to request another")
         }
     };
+    if let Some(n) = &v.note {
+        line.push_str(&format!(" ({n})"));
+    }
     if let Some(e) = &v.error {
         line.push_str(&format!(" (retrying: {e})"));
     }
@@ -223,13 +227,14 @@ pub fn in_flight(what: crate::core::wizard::InFlight) -> &'static str {
     use crate::core::wizard::InFlight::*;
     match what {
         CertificateRequest => {
-            "ACM has the certificate request and has not answered yet. Quitting is safe: \
-             a rerun asks with the same token and gets the same certificate."
+            "ACM has the certificate request and has not answered yet. A rerun within the \
+             hour asks with the same token and gets the same certificate; later, ACM may \
+             have made one that the installer does not know of (delete it in ACM)."
         }
         Secrets => {
             "The secrets and the provisioning user's access key are being made. Quitting \
-             now can leave a key in IAM that the secrets file lacks; IAM allows two per user, \
-             and the installer names the one to delete if it runs out."
+             now can leave a key in IAM that the secrets file lacks; IAM allows two per \
+             user, so delete such a key if a rerun reaches the limit."
         }
         ValidationRecords => {
             "The certificate's validation record is being written to Route 53. Quitting \

@@ -43,7 +43,10 @@ fn wizard(step: Step) -> Wizard {
         w.handle(Msg::Certificate(fixtures::issued_view(
             w.answers.certificate_arn.as_deref().unwrap(),
         )));
-        w.handle(Msg::SizingChecked(Ok(fixtures::all_offered(&w))));
+        w.handle(Msg::SizingChecked(
+            w.answers.region.clone().unwrap(),
+            Ok(fixtures::all_offered(&w)),
+        ));
     }
     if step >= Step::Secrets {
         w.handle(Msg::SecretsReady(Ok(fixtures::secrets_report())));
@@ -106,7 +109,10 @@ fn sizing_flags_an_instance_type_the_region_does_not_offer() {
         unconfirmed: vec![],
         missing_types: vec!["m6i.xlarge".into()],
     };
-    w.handle(Msg::SizingChecked(Ok(checks)));
+    w.handle(Msg::SizingChecked(
+        w.answers.region.clone().unwrap(),
+        Ok(checks),
+    ));
     let t = draw(&w, &view(false), (80, 24));
     insta::assert_snapshot!(t.backend());
 }

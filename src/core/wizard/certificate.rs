@@ -18,6 +18,10 @@ pub struct RequestedCertificate {
     pub region: String,
     /// The public Route 53 zone the validation records go to: (id, name).
     pub zone: Option<(String, String)>,
+    /// 0 for the first request for this domain and region, one more for
+    /// each after ACM gave up on the one before.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 /// What the operator confirms before the installer asks ACM for a
@@ -32,6 +36,7 @@ pub struct CertificateOrder {
     /// between the request and the save) returns the same certificate.
     pub token: String,
     pub zone: Option<(String, String)>,
+    pub attempt: u32,
 }
 
 impl CertificateOrder {
@@ -45,16 +50,26 @@ impl CertificateOrder {
             domain: domain.to_string(),
             region: region.to_string(),
             install_name: install_name.to_string(),
-            token: idempotency_token(install_name, region, domain),
+            token: idempotency_token(install_name, region, domain, 0),
             zone,
+            attempt: 0,
         }
+    }
+
+    /// The same order as a later attempt, with a token of its own.
+    pub fn attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt;
+        self.token = idempotency_token(&self.install_name, &self.region, &self.domain, attempt);
+        self
     }
 }
 
 /// ACM accepts 1 to 32 word characters (`\w+`): the first 32 hex digits of
 /// a digest of what identifies the request.
-pub fn idempotency_token(install_name: &str, region: &str, domain: &str) -> String {
-    let digest = Sha256::digest(format!("ph-installer\n{install_name}\n{region}\n{domain}"));
+pub fn idempotency_token(install_name: &str, region: &str, domain: &str, attempt: u32) -> String {
+    let digest = Sha256::digest(format!(
+        "ph-installer\n{install_name}\n{region}\n{domain}\n{attempt}"
+    ));
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -89,6 +104,8 @@ pub struct CertView {
     pub records_file: Option<String>,
     /// The watch's last call failed; it goes on trying.
     pub error: Option<String>,
+    /// Why the records went to the file rather than the zone agreed.
+    pub note: Option<String>,
 }
 
 impl CertView {
@@ -127,11 +144,27 @@ mod tests {
 
     #[test]
     fn the_token_is_the_same_for_the_same_install_and_acm_accepts_it() {
-        let a = idempotency_token("shop", "eu-west-1", "ph.example.com");
-        assert_eq!(a, idempotency_token("shop", "eu-west-1", "ph.example.com"));
-        assert_ne!(a, idempotency_token("shop", "eu-west-2", "ph.example.com"));
-        assert_ne!(a, idempotency_token("shop2", "eu-west-1", "ph.example.com"));
-        assert_ne!(a, idempotency_token("shop", "eu-west-1", "ph2.example.com"));
+        let a = idempotency_token("shop", "eu-west-1", "ph.example.com", 0);
+        assert_eq!(
+            a,
+            idempotency_token("shop", "eu-west-1", "ph.example.com", 0)
+        );
+        assert_ne!(
+            a,
+            idempotency_token("shop", "eu-west-2", "ph.example.com", 0)
+        );
+        assert_ne!(
+            a,
+            idempotency_token("shop2", "eu-west-1", "ph.example.com", 0)
+        );
+        assert_ne!(
+            a,
+            idempotency_token("shop", "eu-west-1", "ph2.example.com", 0)
+        );
+        assert_ne!(
+            a,
+            idempotency_token("shop", "eu-west-1", "ph.example.com", 1)
+        );
         assert_eq!(a.len(), 32);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
     }

@@ -82,6 +82,7 @@ pub fn issued_view(arn: &str) -> super::certificate::CertView {
         written_to: None,
         records_file: None,
         error: None,
+        note: None,
     }
 }
 

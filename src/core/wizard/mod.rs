@@ -153,7 +153,10 @@ pub enum Msg {
     /// The blueprint's sizing profiles (smallest first) and its stacks.
     Blueprint(Result<BlueprintView, String>),
     /// What the region's services said about each profile, by name.
-    SizingChecked(Result<std::collections::BTreeMap<String, sizing::ProfileCheck>, String>),
+    SizingChecked(
+        RegionCode,
+        Result<std::collections::BTreeMap<String, sizing::ProfileCheck>, String>,
+    ),
     /// The secrets are in the secrets file (or why not).
     SecretsReady(Result<SecretsReport, String>),
 }
@@ -451,6 +454,10 @@ impl Wizard {
                 vec![Effect::CheckSizing(region)]
             }
             Step::Secrets => {
+                if self.secrets == Some(Load::Pending) {
+                    // One run at a time: two would race for the access key.
+                    return vec![];
+                }
                 self.secrets = Some(Load::Pending);
                 vec![Effect::PrepareSecrets {
                     bootstrap_region: self.session_region.clone(),
@@ -641,8 +648,11 @@ impl Wizard {
                 }
                 vec![]
             }
-            Msg::SizingChecked(r) => {
-                if let Some((_, load)) = &mut self.sizing_checks {
+            Msg::SizingChecked(region, r) => {
+                // An answer about a region no longer chosen is dropped.
+                if let Some((asked, load)) = &mut self.sizing_checks
+                    && *asked == region
+                {
                     *load = match r {
                         Ok(c) => Load::Ready(c),
                         Err(e) => Load::Failed(e),
@@ -673,7 +683,10 @@ impl Wizard {
                 *call = Some(Load::Failed(e));
                 vec![]
             }
-            Ok(req) if req.domain != order.domain || req.region != order.region => vec![],
+            Ok(req) if req.domain != order.domain || req.region != order.region => {
+                self.cert_order = None;
+                vec![]
+            }
             Ok(req) => {
                 self.cert_order = None;
                 let (domain, arn) = (req.domain.clone(), req.arn.clone());
@@ -771,6 +784,12 @@ impl Wizard {
                     return vec![];
                 };
                 let name = name.clone();
+                if matches!(&self.sizing_checks, Some((_, Load::Pending))) {
+                    self.sizing_error = Some(
+                        "The region's offerings are still being read; choose once they are.".into(),
+                    );
+                    return vec![];
+                }
                 if let Some(check) = self.profile_check(&name)
                     && !check.fit.missing.is_empty()
                 {
@@ -1063,11 +1082,24 @@ impl Wizard {
     /// The certificate the installer already requested for the domain
     /// being examined, in the install's region.
     pub fn earlier_request(&self) -> Option<&certificate::RequestedCertificate> {
+        self.same_request().filter(|r| !self.has_failed(&r.arn))
+    }
+
+    /// The certificate requested before for this domain and region,
+    /// whatever became of it.
+    fn same_request(&self) -> Option<&certificate::RequestedCertificate> {
         let d = self.domain.as_ref()?;
         let region = self.answers.region.as_ref()?;
         self.requested
             .as_ref()
             .filter(|r| r.domain == d.ascii && r.region == region.as_str())
+    }
+
+    /// Whether ACM gave up on `arn`, as the watch last saw it.
+    fn has_failed(&self, arn: &str) -> bool {
+        self.cert
+            .as_ref()
+            .is_some_and(|c| c.arn == arn && matches!(c.phase, certificate::CertPhase::Failed(_)))
     }
 
     /// Whether the cursor is on "request a new certificate".
@@ -1090,12 +1122,16 @@ impl Wizard {
                 let (domain, arn) = (d.ascii.clone(), earlier.arn.clone());
                 return self.adopt_certificate(domain, arn);
             }
+            // After a failed one, the next attempt needs a token of its own:
+            // the same token would return the failed certificate.
+            let attempt = self.same_request().map_or(0, |r| r.attempt + 1);
             let order = certificate::CertificateOrder::new(
                 name.as_str(),
                 region.as_str(),
                 &d.ascii,
                 facts.zone.clone(),
-            );
+            )
+            .attempt(attempt);
             self.cert_order = Some((order, None));
             return vec![];
         }

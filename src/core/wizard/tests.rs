@@ -349,6 +349,7 @@ fn requested(arn: &str, zone: Option<(&str, &str)>) -> certificate::RequestedCer
         domain: "ph.example.com".into(),
         region: "eu-west-1".into(),
         zone: zone.map(|(i, n)| (i.into(), n.into())),
+        attempt: 0,
     }
 }
 
@@ -372,7 +373,7 @@ fn without_a_certificate_to_reuse_a_request_is_explained_first_and_sent_only_on_
     assert_eq!(order.zone, Some(("Z1".into(), "example.com.".into())));
     assert_eq!(
         order.token,
-        certificate::idempotency_token("shop", "eu-west-1", "ph.example.com")
+        certificate::idempotency_token("shop", "eu-west-1", "ph.example.com", 0)
     );
     // Esc backs out without asking; Enter asks.
     assert!(press(&mut w, Key::Esc).is_empty());
@@ -497,6 +498,7 @@ fn a_report_on_a_certificate_no_longer_chosen_is_dropped() {
         written_to: None,
         records_file: None,
         error: None,
+        note: None,
     };
     w.handle(Msg::Certificate(view("arn:old")));
     assert_eq!(w.cert, None);
@@ -599,7 +601,10 @@ fn on_sizing() -> Wizard {
     });
     assert_eq!(w.step, Step::Sizing);
     let checks = fixtures::all_offered(&w);
-    w.handle(Msg::SizingChecked(Ok(checks)));
+    w.handle(Msg::SizingChecked(
+        w.answers.region.clone().unwrap(),
+        Ok(checks),
+    ));
     w
 }
 
@@ -614,7 +619,10 @@ fn arriving_on_sizing_asks_the_regions_services_once_per_region() {
     };
     let (mut w, effects) = Wizard::new(answers, "us-west-1".parse().unwrap(), "x".into());
     assert!(effects.contains(&Effect::CheckSizing("us-west-1".parse().unwrap())));
-    w.handle(Msg::SizingChecked(Ok(Default::default())));
+    w.handle(Msg::SizingChecked(
+        w.answers.region.clone().unwrap(),
+        Ok(Default::default()),
+    ));
     press(&mut w, Key::Esc);
     assert_eq!(w.step, Step::Domain);
     // Back on sizing in the same region: nothing asked again.
@@ -656,7 +664,10 @@ fn a_profile_whose_types_the_region_lacks_is_refused_with_what_is_missing() {
     let mut checks = fixtures::all_offered(&w);
     checks.get_mut("production").unwrap().fit.missing =
         vec!["EC2 does not offer m6i.xlarge in us-west-1".into()];
-    w.handle(Msg::SizingChecked(Ok(checks)));
+    w.handle(Msg::SizingChecked(
+        w.answers.region.clone().unwrap(),
+        Ok(checks),
+    ));
     assert!(press(&mut w, Key::Enter).is_empty());
     assert_eq!(w.step, Step::Sizing);
     assert!(w.sizing_error.as_ref().unwrap().contains("m6i.xlarge"));
@@ -790,4 +801,80 @@ fn the_bootstrap_stack_is_looked_for_where_the_installer_runs_not_in_the_saved_r
     };
     let (_, effects) = Wizard::new(answers, "us-east-1".parse().unwrap(), "IMDS".into());
     assert!(effects.contains(&Effect::LoadBootstrap("us-east-1".parse().unwrap())));
+}
+
+#[test]
+fn after_acm_gave_up_the_request_row_asks_again_with_a_new_token() {
+    let answers = Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        domain: Some("ph.example.com".into()),
+        certificate_arn: Some("arn:aws:acm:eu-west-1:1:certificate/failed".into()),
+        ..Answers::default()
+    };
+    let (w, _) = Wizard::resumed(
+        answers,
+        Some(requested(
+            "arn:aws:acm:eu-west-1:1:certificate/failed",
+            None,
+        )),
+        "eu-west-1".parse().unwrap(),
+        "x".into(),
+    );
+    let mut w = fixtures::loaded(w);
+    let mut failed = fixtures::issued_view("arn:aws:acm:eu-west-1:1:certificate/failed");
+    failed.phase = certificate::CertPhase::Failed("FAILED (CAA_ERROR)".into());
+    w.handle(Msg::Certificate(failed));
+    press(&mut w, Key::Esc);
+    assert_eq!(w.step, Step::Domain);
+    press(&mut w, Key::Enter);
+    let m = facts(&w, vec![]);
+    w.handle(m);
+    assert_eq!(
+        w.earlier_request(),
+        None,
+        "a failed certificate is not offered again"
+    );
+    press(&mut w, Key::Enter);
+    let (order, _) = w.cert_order.clone().expect("a new request is explained");
+    assert_eq!(order.attempt, 1);
+    assert_ne!(
+        order.token,
+        certificate::idempotency_token("shop", "eu-west-1", "ph.example.com", 0)
+    );
+}
+
+#[test]
+fn an_offerings_answer_about_a_region_no_longer_chosen_is_dropped() {
+    let mut w = on_sizing();
+    w.sizing_checks = Some(("us-west-1".parse().unwrap(), Load::Pending));
+    w.handle(Msg::SizingChecked(
+        "eu-west-1".parse().unwrap(),
+        Ok(Default::default()),
+    ));
+    assert!(matches!(w.sizing_checks, Some((_, Load::Pending))));
+    assert!(
+        press(&mut w, Key::Enter).is_empty(),
+        "no choice while the check runs"
+    );
+    assert!(w.sizing_error.as_ref().unwrap().contains("still"));
+}
+
+#[test]
+fn going_back_and_forth_while_the_secrets_are_made_starts_one_run_only() {
+    let mut w = on_sizing();
+    let first = press(&mut w, Key::Enter);
+    assert!(
+        first
+            .iter()
+            .any(|e| matches!(e, Effect::PrepareSecrets { .. }))
+    );
+    press(&mut w, Key::Esc);
+    let again = press(&mut w, Key::Enter);
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, Effect::PrepareSecrets { .. })),
+        "{again:?}"
+    );
 }
