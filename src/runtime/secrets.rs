@@ -43,8 +43,19 @@ pub async fn prepare(
         file.save(&path).map_err(|e| e.to_string())?;
         tracing::info!(generated = ?generated, "generated secrets into the secrets file");
     }
+    let caller = patiently(session.clock.as_ref(), Backoff::default(), || {
+        session.cloud.identity.caller_identity()
+    })
+    .await
+    .map(|id| id.arn)
+    .unwrap_or_default();
     let access_key = match provisioning_user(session, bootstrap_region).await {
         Err(e) => AccessKeyState::Failed(e),
+        // Running as the provisioning user itself (its fallback use): its
+        // key is the one in use, and it may not manage its own keys.
+        Ok(user) if caller.ends_with(&format!(":user/ph-installer/{user}")) => {
+            AccessKeyState::Kept { user }
+        }
         Ok(user) => {
             match provisioning_access_key(&session.cloud, session.clock.as_ref(), &path, &user)
                 .await

@@ -490,6 +490,7 @@ async fn examine(
         .collect();
     Ok(wizard::DomainFacts {
         domain: domain.ascii.clone(),
+        region: s.region.code.to_string(),
         zone,
         certificates,
         read_at: s.clock.now(),

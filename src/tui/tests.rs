@@ -153,6 +153,7 @@ fn examined(
     let ascii = w.domain.as_ref().unwrap().ascii.clone();
     w.handle(Msg::Examined(Ok(DomainFacts {
         domain: ascii,
+        region: "eu-west-1".into(),
         zone: Some(("Z0123456789ABC".into(), "example.com.".into())),
         certificates,
         read_at: std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
@@ -215,6 +216,7 @@ fn domain_request_without_a_zone_names_the_records_file_minimum_ascii() {
     w.handle(Msg::Key(Key::Enter));
     w.handle(Msg::Examined(Ok(DomainFacts {
         domain: "ph.example.org".into(),
+        region: "eu-west-1".into(),
         zone: None,
         certificates: vec![],
         read_at: std::time::SystemTime::UNIX_EPOCH,

@@ -241,8 +241,10 @@ pub const BOOTSTRAP_TAG_VALUE: &str = "installer-bootstrap";
 /// hold it, and the certificates of the region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainFacts {
-    /// The domain these facts are about (ASCII form).
+    /// The domain these facts are about (ASCII form), and the region whose
+    /// certificates they list.
     pub domain: String,
+    pub region: String,
     /// The public Route 53 zone with the longest matching name: (id, name).
     pub zone: Option<(String, String)>,
     pub certificates: Vec<domain::CertificateOffer>,
@@ -621,8 +623,10 @@ impl Wizard {
             Msg::Examined(r) => {
                 // Facts about a domain typed before the current one are stale.
                 let current = self.domain.as_ref().map(|d| d.ascii.clone());
+                let region = self.answers.region.as_ref().map(|r| r.to_string());
                 match r {
                     Ok(f) if Some(&f.domain) != current.as_ref() => {}
+                    Ok(f) if Some(&f.region) != region.as_ref() => {}
                     Ok(f) => self.examined = Some(Load::Ready(f)),
                     Err(e) => self.examined = Some(Load::Failed(e)),
                 }

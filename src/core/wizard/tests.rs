@@ -261,6 +261,7 @@ fn on_domain() -> Wizard {
 fn facts(w: &Wizard, certificates: Vec<domain::CertificateOffer>) -> Msg {
     Msg::Examined(Ok(DomainFacts {
         domain: w.domain.as_ref().unwrap().ascii.clone(),
+        region: w.answers.region.as_ref().unwrap().to_string(),
         zone: None,
         certificates,
         read_at: std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
@@ -513,6 +514,7 @@ fn facts_about_a_name_no_longer_asked_about_are_dropped() {
     press(&mut w, Key::Enter);
     w.handle(Msg::Examined(Ok(DomainFacts {
         domain: "old.example.com".into(),
+        region: "eu-west-1".into(),
         zone: None,
         certificates: vec![],
         read_at: std::time::SystemTime::UNIX_EPOCH,
@@ -877,4 +879,17 @@ fn going_back_and_forth_while_the_secrets_are_made_starts_one_run_only() {
             .any(|e| matches!(e, Effect::PrepareSecrets { .. })),
         "{again:?}"
     );
+}
+
+#[test]
+fn certificates_listed_in_a_region_no_longer_chosen_are_not_offered() {
+    let mut w = on_domain();
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    let Msg::Examined(Ok(mut f)) = facts(&w, vec![issued("a", "*.example.com")]) else {
+        unreachable!()
+    };
+    f.region = "us-east-1".into();
+    w.handle(Msg::Examined(Ok(f)));
+    assert_eq!(w.examined, Some(Load::Pending));
 }
