@@ -358,6 +358,18 @@ fn an_answers_file_prefills_the_wizard_and_a_bad_one_is_refused_naming_key_and_l
     assert!(screen.contains("line 2"), "{screen}");
     assert!(screen.contains("bad.toml"), "{screen}");
     assert_eq!(s.exit_code(), 2);
+
+    let small = dir.path().join("small.toml");
+    std::fs::write(
+        &small,
+        "install_name = \"shop\"\nprofile = \"evaluation\"\n[sizing]\ndb_allocated_storage = 5\n",
+    )
+    .unwrap();
+    let mut s = Session::start_with(dir.path(), 80, 24, &["--answers", small.to_str().unwrap()]);
+    let screen = s.wait_for("db_allocated_storage");
+    assert!(screen.contains("outside 20-"), "{screen}");
+    assert!(screen.contains("small.toml"), "{screen}");
+    assert_eq!(s.exit_code(), 2);
 }
 
 /// What the wizard writes while a refused install name is shown.

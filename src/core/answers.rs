@@ -2,6 +2,8 @@
 //! headless run). Parsing goes through the same validators as the wizard, so
 //! a refused region is refused here with the same sentence.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::install_name::InstallName;
@@ -34,6 +36,33 @@ pub struct Answers {
     /// API. Optional: unanswered, no one does (the installer never keeps
     /// the cluster creator's admin access).
     pub cluster_admin_arn: Option<String>,
+    /// A custom profile: sized values of `profile` changed (key -> value),
+    /// each within the limits of the template parameter it feeds.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "scalars_as_text"
+    )]
+    pub sizing: BTreeMap<String, String>,
+}
+
+/// `[sizing]` values as text, whether written `100`, `true` or `"m6i.large"`.
+fn scalars_as_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw: BTreeMap<String, toml::Value> = BTreeMap::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => Ok((k, s)),
+            toml::Value::Integer(i) => Ok((k, i.to_string())),
+            toml::Value::Float(f) => Ok((k, f.to_string())),
+            toml::Value::Boolean(b) => Ok((k, b.to_string())),
+            other => Err(serde::de::Error::custom(format!(
+                "sizing.{k} must be a single value, not {}",
+                other.type_str()
+            ))),
+        })
+        .collect()
 }
 
 /// The keys a blueprint manifest may read as `answers.<key>`.
@@ -51,6 +80,7 @@ impl Answers {
     /// These answers, with every one `over` gives replacing the one here
     /// (an answers file over the saved answers).
     pub fn overlaid(self, over: Answers) -> Answers {
+        let own_sizing = !over.sizing.is_empty() || over.profile.is_some();
         Answers {
             region: over.region.or(self.region),
             install_name: over.install_name.or(self.install_name),
@@ -59,6 +89,9 @@ impl Answers {
             admin_cidr: over.admin_cidr.or(self.admin_cidr),
             profile: over.profile.or(self.profile),
             cluster_admin_arn: over.cluster_admin_arn.or(self.cluster_admin_arn),
+            // Changed values belong to their profile: a file that names its own
+            // values (or another profile) brings its own.
+            sizing: if own_sizing { over.sizing } else { self.sizing },
         }
     }
 
@@ -132,7 +165,7 @@ mod tests {
             .lines()
             .map(|l| {
                 l.strip_prefix("# ")
-                    .filter(|r| r.contains(" = "))
+                    .filter(|r| r.contains(" = ") || r.starts_with('['))
                     .unwrap_or(l)
             })
             .collect::<Vec<_>>()
@@ -144,6 +177,16 @@ mod tests {
                 "examples/answers.toml does not show {key}"
             );
         }
+        assert!(
+            !all.sizing.is_empty(),
+            "examples/answers.toml shows no [sizing]"
+        );
+        let bp = crate::core::blueprint::Blueprint::embedded().unwrap();
+        let limits = crate::core::wizard::custom::limits(&bp);
+        assert_eq!(
+            crate::core::wizard::custom::check_overrides(&limits, &all.sizing),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -40,6 +40,24 @@ pub fn hints_for(w: &Wizard) -> &'static [(&'static str, &'static str)] {
             ("Ctrl-C", "quit"),
         ];
     }
+    if let Some(ed) = &w.editor {
+        return if ed.input.is_some() {
+            &[
+                ("type", "value"),
+                ("Enter", "keep"),
+                ("Esc", "cancel"),
+                ("Ctrl-C", "quit"),
+            ]
+        } else {
+            &[
+                ("Up/Down", "value"),
+                ("Enter", "edit"),
+                ("x", "restore"),
+                ("Esc", "done"),
+                ("Ctrl-C", "quit"),
+            ]
+        };
+    }
     if w.cert_order.is_some() {
         return &[
             ("Enter", "request it"),
@@ -79,6 +97,7 @@ pub fn hints(step: Step) -> &'static [(&'static str, &'static str)] {
         Step::Sizing => &[
             ("Up/Down", "profile"),
             ("Enter", "choose"),
+            ("e", "change values"),
             ("Esc", "back"),
             ("?", "help"),
             ("Ctrl-C", "quit"),

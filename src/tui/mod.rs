@@ -58,6 +58,17 @@ fn starting_answers(
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("the answers file {} cannot be read: {e}", path.display()))?;
     let given: Answers = crate::store::parse_toml(path, &text).map_err(|e| e.to_string())?;
+    if !given.sizing.is_empty() {
+        let bp = crate::core::blueprint::Blueprint::shared()?;
+        let refused = wizard::custom::check_overrides(&wizard::custom::limits(bp), &given.sizing);
+        if !refused.is_empty() {
+            return Err(format!(
+                "the answers file {} is refused: {}",
+                path.display(),
+                refused.join(" ")
+            ));
+        }
+    }
     Ok(saved.overlaid(given))
 }
 
@@ -355,17 +366,23 @@ impl Runner {
                     let _ = tx.send(Msg::Blueprint(r));
                 });
             }
-            Effect::CheckSizing(region) => {
+            Effect::CheckSizing(ask) => {
                 let s = self.session.clone();
                 tokio::spawn(async move {
                     let r = match crate::core::blueprint::Blueprint::shared() {
                         Err(e) => Err(e),
-                        Ok(bp) => {
+                        Ok(shared) => {
+                            // The profile being customised is asked about
+                            // with its changed values.
+                            let mut bp = shared.clone();
+                            if let Some(p) = bp.sizing.profiles.get_mut(&ask.base) {
+                                *p = wizard::custom::effective(p, &ask.overrides);
+                            }
                             let call = crate::runtime::sizing::profile_checks(
                                 &s.cloud,
                                 s.clock.as_ref(),
-                                bp,
-                                &region,
+                                &bp,
+                                &ask.region,
                             );
                             match tokio::time::timeout(CALL_TIMEOUT, call).await {
                                 Ok(r) => r.map_err(|e| e.to_string()),
@@ -375,7 +392,7 @@ impl Runner {
                             }
                         }
                     };
-                    let _ = tx.send(Msg::SizingChecked(region, r));
+                    let _ = tx.send(Msg::SizingChecked(ask, r));
                 });
             }
             Effect::PrepareSecrets { bootstrap_region } => {

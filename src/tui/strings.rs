@@ -77,6 +77,15 @@ pub const PROFILES: &str = "Sizing profile";
 pub fn creates(profile: &str, zones: u8) -> String {
     format!("What {profile} creates here ({zones} zones):")
 }
+pub fn creates_changed(profile: &str, zones: u8, changed: usize) -> String {
+    format!(
+        "What {profile} creates here ({zones} zones), {changed} value{} changed:",
+        if changed == 1 { "" } else { "s" }
+    )
+}
+pub fn editing(profile: &str) -> String {
+    format!("Values of {profile} (* changed; Enter edits, x restores, Esc done):")
+}
 pub const CHECKING_OFFERINGS: &str = "Asking the region's services about these instance types...";
 pub const OFFERINGS_FAILED: &str = "The region's offerings could not be read (r asks again):";
 pub const NOT_OFFERED: &str = "not offered here";

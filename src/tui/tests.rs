@@ -44,7 +44,7 @@ fn wizard(step: Step) -> Wizard {
             w.answers.certificate_arn.as_deref().unwrap(),
         )));
         w.handle(Msg::SizingChecked(
-            w.answers.region.clone().unwrap(),
+            w.sizing_ask().unwrap(),
             Ok(fixtures::all_offered(&w)),
         ));
     }
@@ -109,10 +109,7 @@ fn sizing_flags_an_instance_type_the_region_does_not_offer() {
         unconfirmed: vec![],
         missing_types: vec!["m6i.xlarge".into()],
     };
-    w.handle(Msg::SizingChecked(
-        w.answers.region.clone().unwrap(),
-        Ok(checks),
-    ));
+    w.handle(Msg::SizingChecked(w.sizing_ask().unwrap(), Ok(checks)));
     let t = draw(&w, &view(false), (80, 24));
     insta::assert_snapshot!(t.backend());
 }
@@ -362,5 +359,37 @@ fn quitting_while_the_secrets_are_made_asks_first_and_says_what_it_leaves() {
     w.handle(Msg::Key(Key::Interrupt));
     let t = draw(&w, &view(false), (80, 24));
     assert!(text(&t).contains("Quit now?"), "{}", text(&t));
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn sizing_editor_marks_changed_values_and_names_a_refused_one() {
+    let mut w = wizard(Step::Sizing);
+    w.handle(Msg::Key(Key::Char('e')));
+    let row = w
+        .limits
+        .iter()
+        .position(|l| l.key == "db_allocated_storage")
+        .unwrap();
+    w.editor.as_mut().unwrap().row = row;
+    w.handle(Msg::Key(Key::Enter));
+    for _ in 0..5 {
+        w.handle(Msg::Key(Key::Backspace));
+    }
+    for c in "250".chars() {
+        w.handle(Msg::Key(Key::Char(c)));
+    }
+    w.handle(Msg::Key(Key::Enter));
+    w.handle(Msg::Key(Key::Down));
+    w.handle(Msg::Key(Key::Enter));
+    for _ in 0..5 {
+        w.handle(Msg::Key(Key::Backspace));
+    }
+    w.handle(Msg::Key(Key::Char('0')));
+    w.handle(Msg::Key(Key::Enter));
+    let t = draw(&w, &view(false), (80, 24));
+    let screen = text(&t);
+    assert!(screen.contains("*db_allocated_storage"), "{screen}");
+    assert!(screen.contains("outside"), "{screen}");
     insta::assert_snapshot!(t.backend());
 }

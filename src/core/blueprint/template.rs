@@ -6,11 +6,15 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParameterSummary {
     pub cfn_type: String,
     pub no_echo: bool,
     pub has_default: bool,
+    /// `AllowedValues`, as text (empty: any).
+    pub allowed_values: Vec<String>,
+    pub min_value: Option<f64>,
+    pub max_value: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -21,6 +25,23 @@ pub struct TemplateSummary {
     pub resources: BTreeMap<String, String>,
     /// The whole template, as JSON values.
     pub body: Value,
+}
+
+/// A YAML scalar as CloudFormation reads it: text.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A number written as a number or as text.
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
 }
 
 impl TemplateSummary {
@@ -49,6 +70,13 @@ impl TemplateSummary {
                             .to_string(),
                         no_echo,
                         has_default: p.get("Default").is_some(),
+                        allowed_values: p
+                            .get("AllowedValues")
+                            .and_then(Value::as_array)
+                            .map(|vs| vs.iter().map(scalar_text).collect())
+                            .unwrap_or_default(),
+                        min_value: p.get("MinValue").and_then(number),
+                        max_value: p.get("MaxValue").and_then(number),
                     },
                 )
             })

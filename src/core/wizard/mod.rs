@@ -9,6 +9,7 @@ use super::region::{RegionCode, RegionRefusal, parse_region};
 use super::regions::RegionRow;
 
 pub mod certificate;
+pub mod custom;
 pub mod domain;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -154,11 +155,30 @@ pub enum Msg {
     Blueprint(Result<BlueprintView, String>),
     /// What the region's services said about each profile, by name.
     SizingChecked(
-        RegionCode,
+        SizingAsk,
         Result<std::collections::BTreeMap<String, sizing::ProfileCheck>, String>,
     ),
     /// The secrets are in the secrets file (or why not).
     SecretsReady(Result<SecretsReport, String>),
+}
+
+/// What the region's services are asked about: every profile there, one
+/// of them (`base`) with the operator's changed values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizingAsk {
+    pub region: RegionCode,
+    pub base: String,
+    pub overrides: std::collections::BTreeMap<String, String>,
+}
+
+/// The sized-value editor over one profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Editor {
+    /// Index into [`Wizard::limits`].
+    pub row: usize,
+    /// The value being typed, once Enter started it.
+    pub input: Option<String>,
+    pub error: Option<String>,
 }
 
 /// What the wizard shows of the blueprint.
@@ -166,6 +186,7 @@ pub enum Msg {
 pub struct BlueprintView {
     pub profiles: Vec<(String, crate::core::blueprint::sizing::Profile)>,
     pub stacks: Vec<review::StackPreview>,
+    pub limits: Vec<custom::Limit>,
 }
 
 impl BlueprintView {
@@ -173,6 +194,7 @@ impl BlueprintView {
         BlueprintView {
             profiles: sizing::ordered(&bp.sizing),
             stacks: review::previews(bp),
+            limits: custom::limits(bp),
         }
     }
 }
@@ -275,7 +297,7 @@ pub enum Effect {
     /// answers in the state dir.
     RequestCertificate(certificate::CertificateOrder),
     /// Ask the region's services about every sizing profile's types.
-    CheckSizing(RegionCode),
+    CheckSizing(SizingAsk),
     /// Generate the secrets the file lacks and make sure the provisioning
     /// user has its access key; its user is named by the installer's
     /// bootstrap stack in `bootstrap_region`.
@@ -347,9 +369,15 @@ pub struct Wizard {
     pub profile_cursor: usize,
     /// What the region's services said, for the region it was asked in.
     pub sizing_checks: Option<(
-        RegionCode,
+        SizingAsk,
         Load<std::collections::BTreeMap<String, sizing::ProfileCheck>>,
     )>,
+    /// The sized values' limits, from the templates.
+    pub limits: Vec<custom::Limit>,
+    /// The profile being customised and its changed values (from the
+    /// answers at the start).
+    pub custom: (String, std::collections::BTreeMap<String, String>),
+    pub editor: Option<Editor>,
     pub sizing_error: Option<String>,
     pub secrets: Option<Load<SecretsReport>>,
     /// The blueprint's stacks, in deployment waves, with what each creates.
@@ -413,6 +441,9 @@ impl Wizard {
             profiles: Vec::new(),
             profile_cursor: 0,
             sizing_checks: None,
+            limits: Vec::new(),
+            custom: (String::new(), Default::default()),
+            editor: None,
             sizing_error: None,
             secrets: None,
             stacks: Vec::new(),
@@ -422,6 +453,10 @@ impl Wizard {
             done: false,
         };
         w.place_cursor_on_chosen();
+        w.custom = (
+            w.answers.profile.clone().unwrap_or_default(),
+            w.answers.sizing.clone(),
+        );
         let mut effects = Vec::new();
         if let Some(saved) = w.answers.region.clone()
             && saved != w.session_region
@@ -445,15 +480,15 @@ impl Wizard {
     fn arrive(&mut self) -> Vec<Effect> {
         match self.step {
             Step::Sizing => {
-                let Some(region) = self.answers.region.clone() else {
+                let Some(ask) = self.sizing_ask() else {
                     return vec![];
                 };
-                let asked = matches!(&self.sizing_checks, Some((r, l)) if *r == region && !matches!(l, Load::Failed(_)));
+                let asked = matches!(&self.sizing_checks, Some((a, l)) if *a == ask && !matches!(l, Load::Failed(_)));
                 if asked {
                     return vec![];
                 }
-                self.sizing_checks = Some((region.clone(), Load::Pending));
-                vec![Effect::CheckSizing(region)]
+                self.sizing_checks = Some((ask.clone(), Load::Pending));
+                vec![Effect::CheckSizing(ask)]
             }
             Step::Secrets => {
                 if self.secrets == Some(Load::Pending) {
@@ -485,14 +520,34 @@ impl Wizard {
             .az_count
     }
 
+    /// What the region's services are to be asked now.
+    pub fn sizing_ask(&self) -> Option<SizingAsk> {
+        Some(SizingAsk {
+            region: self.answers.region.clone()?,
+            base: self.custom.0.clone(),
+            overrides: self.custom.1.clone(),
+        })
+    }
+
     /// What the services said about `profile`, once they have.
     pub fn profile_check(&self, profile: &str) -> Option<&sizing::ProfileCheck> {
         match &self.sizing_checks {
-            Some((r, Load::Ready(checks))) if Some(r) == self.answers.region.as_ref() => {
+            Some((a, Load::Ready(checks))) if Some(a) == self.sizing_ask().as_ref() => {
                 checks.get(profile)
             }
             _ => None,
         }
+    }
+
+    /// `name`'s values with the operator's changes, if it is the profile
+    /// being customised.
+    pub fn effective_profile(&self, name: &str) -> Option<crate::core::blueprint::sizing::Profile> {
+        let (_, p) = self.profiles.iter().find(|(n, _)| n == name)?;
+        Some(if self.custom.0 == name {
+            custom::effective(p, &self.custom.1)
+        } else {
+            p.clone()
+        })
     }
 
     /// The zones `profile` gets: as the services' check found, else as the
@@ -645,6 +700,7 @@ impl Wizard {
                     Ok(view) => {
                         self.profiles = view.profiles;
                         self.stacks = view.stacks;
+                        self.limits = view.limits;
                         self.place_profile_cursor();
                     }
                     // A build defect: the blueprint tests catch it first.
@@ -652,10 +708,10 @@ impl Wizard {
                 }
                 vec![]
             }
-            Msg::SizingChecked(region, r) => {
-                // An answer about a region no longer chosen is dropped.
+            Msg::SizingChecked(ask, r) => {
+                // An answer about a region (or values) no longer chosen is dropped.
                 if let Some((asked, load)) = &mut self.sizing_checks
-                    && *asked == region
+                    && *asked == ask
                 {
                     *load = match r {
                         Ok(c) => Load::Ready(c),
@@ -765,7 +821,22 @@ impl Wizard {
     }
 
     fn sizing_key(&mut self, k: Key) -> Vec<Effect> {
+        if self.editor.is_some() {
+            return self.editor_key(k);
+        }
         match k {
+            Key::Char('e') => {
+                let Some((name, _)) = self.profiles.get(self.profile_cursor) else {
+                    return vec![];
+                };
+                if self.custom.0 != *name {
+                    // Changes belong to one profile: another starts afresh.
+                    self.custom = (name.clone(), Default::default());
+                }
+                self.sizing_error = None;
+                self.editor = Some(Editor::default());
+                vec![]
+            }
             Key::Esc | Key::BackTab => self.go(self.step.back()),
             Key::Up | Key::Char('k') => {
                 self.profile_cursor = self.profile_cursor.saturating_sub(1);
@@ -794,6 +865,23 @@ impl Wizard {
                     );
                     return vec![];
                 }
+                let zones = self
+                    .profiles
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(n, p)| self.profile_zones(n, p))
+                    .unwrap_or(2);
+                let problems = self
+                    .effective_profile(&name)
+                    .map(|p| custom::problems(&p, zones))
+                    .unwrap_or_default();
+                if !problems.is_empty() {
+                    self.sizing_error = Some(format!(
+                        "The changed values disagree: {} Press e to change them.",
+                        problems.join(" ")
+                    ));
+                    return vec![];
+                }
                 if let Some(check) = self.profile_check(&name)
                     && !check.fit.missing.is_empty()
                 {
@@ -804,12 +892,109 @@ impl Wizard {
                     return vec![];
                 }
                 self.sizing_error = None;
+                self.answers.sizing = if self.custom.0 == name {
+                    self.custom.1.clone()
+                } else {
+                    Default::default()
+                };
                 self.answers.profile = Some(name);
                 let mut effects = vec![Effect::Save(self.answers.clone())];
                 effects.extend(self.go(Step::Secrets));
                 effects
             }
             _ => vec![],
+        }
+    }
+
+    /// The value a sized key has in the profile being customised.
+    pub fn custom_value(&self, key: &str) -> Option<String> {
+        let zones = self
+            .profiles
+            .iter()
+            .find(|(n, _)| *n == self.custom.0)
+            .map(|(n, p)| self.profile_zones(n, p))
+            .unwrap_or(2);
+        self.effective_profile(&self.custom.0)?.value(key, zones)
+    }
+
+    fn editor_key(&mut self, k: Key) -> Vec<Effect> {
+        let Some(ed) = self.editor.as_mut() else {
+            return vec![];
+        };
+        let rows = self.limits.len();
+        if let Some(input) = ed.input.as_mut() {
+            match k {
+                Key::Char(c) if !c.is_control() => {
+                    if input.chars().count() < 40 {
+                        input.push(c);
+                    }
+                    ed.error = None;
+                }
+                Key::Backspace => {
+                    input.pop();
+                    ed.error = None;
+                }
+                Key::Esc => {
+                    ed.input = None;
+                    ed.error = None;
+                }
+                Key::Enter => {
+                    let Some(limit) = self.limits.get(ed.row).cloned() else {
+                        return vec![];
+                    };
+                    match limit.check(input) {
+                        Err(e) => ed.error = Some(e),
+                        Ok(v) => {
+                            ed.input = None;
+                            ed.error = None;
+                            self.set_override(&limit.key, v);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            return vec![];
+        }
+        match k {
+            Key::Up | Key::Char('k') => ed.row = ed.row.saturating_sub(1),
+            Key::Down | Key::Char('j') if ed.row + 1 < rows => ed.row += 1,
+            Key::Enter => {
+                let key = self.limits.get(ed.row).map(|l| l.key.clone());
+                let current = key.and_then(|k| self.custom_value(&k)).unwrap_or_default();
+                if let Some(ed) = self.editor.as_mut() {
+                    ed.input = Some(current);
+                    ed.error = None;
+                }
+            }
+            Key::Char('x') | Key::Backspace => {
+                // Back to the profile's own value.
+                if let Some(l) = self.limits.get(ed.row) {
+                    self.custom.1.remove(&l.key);
+                }
+            }
+            Key::Esc | Key::Tab | Key::BackTab => {
+                self.editor = None;
+                // The changed types are asked about before they can be chosen.
+                return self.arrive();
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Keeps `value` for `key`, or forgets the change when it is the base
+    /// profile's own value.
+    fn set_override(&mut self, key: &str, value: String) {
+        let base = self
+            .profiles
+            .iter()
+            .find(|(n, _)| *n == self.custom.0)
+            .map(|(n, p)| (self.profile_zones(n, p), p.clone()));
+        let own = base.and_then(|(z, p)| p.value(key, z));
+        if own.as_deref() == Some(value.as_str()) {
+            self.custom.1.remove(key);
+        } else {
+            self.custom.1.insert(key.to_string(), value);
         }
     }
 

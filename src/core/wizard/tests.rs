@@ -603,10 +603,7 @@ fn on_sizing() -> Wizard {
     });
     assert_eq!(w.step, Step::Sizing);
     let checks = fixtures::all_offered(&w);
-    w.handle(Msg::SizingChecked(
-        w.answers.region.clone().unwrap(),
-        Ok(checks),
-    ));
+    w.handle(Msg::SizingChecked(w.sizing_ask().unwrap(), Ok(checks)));
     w
 }
 
@@ -620,9 +617,13 @@ fn arriving_on_sizing_asks_the_regions_services_once_per_region() {
         ..Answers::default()
     };
     let (mut w, effects) = Wizard::new(answers, "us-west-1".parse().unwrap(), "x".into());
-    assert!(effects.contains(&Effect::CheckSizing("us-west-1".parse().unwrap())));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CheckSizing(a) if a.region.as_str() == "us-west-1"))
+    );
     w.handle(Msg::SizingChecked(
-        w.answers.region.clone().unwrap(),
+        w.sizing_ask().unwrap(),
         Ok(Default::default()),
     ));
     press(&mut w, Key::Esc);
@@ -666,10 +667,7 @@ fn a_profile_whose_types_the_region_lacks_is_refused_with_what_is_missing() {
     let mut checks = fixtures::all_offered(&w);
     checks.get_mut("production").unwrap().fit.missing =
         vec!["EC2 does not offer m6i.xlarge in us-west-1".into()];
-    w.handle(Msg::SizingChecked(
-        w.answers.region.clone().unwrap(),
-        Ok(checks),
-    ));
+    w.handle(Msg::SizingChecked(w.sizing_ask().unwrap(), Ok(checks)));
     assert!(press(&mut w, Key::Enter).is_empty());
     assert_eq!(w.step, Step::Sizing);
     assert!(w.sizing_error.as_ref().unwrap().contains("m6i.xlarge"));
@@ -849,11 +847,13 @@ fn after_acm_gave_up_the_request_row_asks_again_with_a_new_token() {
 #[test]
 fn an_offerings_answer_about_a_region_no_longer_chosen_is_dropped() {
     let mut w = on_sizing();
-    w.sizing_checks = Some(("us-west-1".parse().unwrap(), Load::Pending));
-    w.handle(Msg::SizingChecked(
-        "eu-west-1".parse().unwrap(),
-        Ok(Default::default()),
-    ));
+    let ask = w.sizing_ask().unwrap();
+    w.sizing_checks = Some((ask.clone(), Load::Pending));
+    let elsewhere = SizingAsk {
+        region: "eu-west-1".parse().unwrap(),
+        ..ask
+    };
+    w.handle(Msg::SizingChecked(elsewhere, Ok(Default::default())));
     assert!(matches!(w.sizing_checks, Some((_, Load::Pending))));
     assert!(
         press(&mut w, Key::Enter).is_empty(),
@@ -892,4 +892,79 @@ fn certificates_listed_in_a_region_no_longer_chosen_are_not_offered() {
     f.region = "us-east-1".into();
     w.handle(Msg::Examined(Ok(f)));
     assert_eq!(w.examined, Some(Load::Pending));
+}
+
+fn type_value(w: &mut Wizard, key: &str, value: &str) -> Vec<Effect> {
+    let row = w.limits.iter().position(|l| l.key == key).unwrap();
+    let ed = w.editor.as_mut().unwrap();
+    ed.row = row;
+    press(w, Key::Enter);
+    for _ in 0..40 {
+        press(w, Key::Backspace);
+    }
+    typed(w, value);
+    press(w, Key::Enter)
+}
+
+#[test]
+fn a_custom_profile_changes_values_within_the_templates_limits_and_is_saved() {
+    let mut w = on_sizing();
+    press(&mut w, Key::Char('e'));
+    assert!(w.editor.is_some());
+    assert_eq!(w.custom.0, "production");
+    type_value(&mut w, "db_allocated_storage", "5");
+    let err = w.editor.as_ref().unwrap().error.clone().unwrap();
+    assert!(
+        err.contains("db_allocated_storage") && err.contains("outside"),
+        "{err}"
+    );
+    assert!(w.custom.1.is_empty(), "a refused value is not kept");
+    press(&mut w, Key::Esc);
+    type_value(&mut w, "db_allocated_storage", "250");
+    assert_eq!(
+        w.custom.1.get("db_allocated_storage").map(String::as_str),
+        Some("250")
+    );
+    // Typing the profile's own value back forgets the change.
+    type_value(&mut w, "db_multi_az", "true");
+    assert!(!w.custom.1.contains_key("db_multi_az"));
+    // Done: the changed values are asked about before they can be chosen.
+    let effects = press(&mut w, Key::Esc);
+    assert!(
+        matches!(effects.as_slice(), [Effect::CheckSizing(a)] if a.overrides.len() == 1),
+        "{effects:?}"
+    );
+    let ask = w.sizing_ask().unwrap();
+    let checks = fixtures::all_offered(&w);
+    w.handle(Msg::SizingChecked(ask, Ok(checks)));
+    let effects = press(&mut w, Key::Enter);
+    assert!(matches!(&effects[0], Effect::Save(a)
+        if a.profile.as_deref() == Some("production")
+            && a.sizing.get("db_allocated_storage").map(String::as_str) == Some("250")));
+}
+
+#[test]
+fn changed_values_that_disagree_keep_the_profile_from_being_chosen() {
+    let mut w = on_sizing();
+    press(&mut w, Key::Char('e'));
+    type_value(&mut w, "node_desired_size", "9");
+    press(&mut w, Key::Esc);
+    let ask = w.sizing_ask().unwrap();
+    let checks = fixtures::all_offered(&w);
+    w.handle(Msg::SizingChecked(ask, Ok(checks)));
+    assert!(press(&mut w, Key::Enter).is_empty());
+    assert!(w.sizing_error.as_ref().unwrap().contains("desired 9"));
+    assert_eq!(w.step, Step::Sizing);
+}
+
+#[test]
+fn customising_another_profile_starts_from_its_own_values() {
+    let mut w = on_sizing();
+    press(&mut w, Key::Char('e'));
+    type_value(&mut w, "db_allocated_storage", "250");
+    press(&mut w, Key::Esc);
+    press(&mut w, Key::Up);
+    press(&mut w, Key::Char('e'));
+    assert_eq!(w.custom.0, "evaluation");
+    assert!(w.custom.1.is_empty());
 }

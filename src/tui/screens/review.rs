@@ -100,8 +100,14 @@ fn body(w: &Wizard, width: usize) -> Vec<Line<'static>> {
             lines.push(Line::raw(row));
         }
     }
-    if let (Some((_, p)), Some(z)) = (sized, zones) {
-        for row in sizing::table(p, z) {
+    if let (Some(p), Some(z)) = (w.effective_profile(&profile), zones) {
+        if w.custom.0 == profile && !w.custom.1.is_empty() {
+            let changed: Vec<String> = w.custom.1.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            for row in wrapped("  changed", &changed, width) {
+                lines.push(Line::raw(row));
+            }
+        }
+        for row in sizing::table(&p, z) {
             lines.push(Line::styled(
                 format!("      {:<13} {}", row.service, row.what),
                 theme::dim(),

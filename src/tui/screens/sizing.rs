@@ -49,8 +49,22 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
     if roomy {
         lines.push(Line::raw(""));
     }
-    lines.push(Line::styled(strings::creates(name, zones), theme::title()));
-    for row in sizing::table(profile, zones) {
+    if let Some(ed) = &w.editor {
+        editor(&mut lines, w, ed, area, v);
+        f.render_widget(Paragraph::new(lines), area);
+        return;
+    }
+    let changed = w.custom.0 == *name && !w.custom.1.is_empty();
+    let shown = w.effective_profile(name).unwrap_or_else(|| profile.clone());
+    lines.push(Line::styled(
+        if changed {
+            strings::creates_changed(name, zones, w.custom.1.len())
+        } else {
+            strings::creates(name, zones)
+        },
+        theme::title(),
+    ));
+    for row in sizing::table(&shown, zones) {
         let flagged = check.is_some_and(|c| c.flags(&row));
         let head = format!("  {:<13}", row.service);
         let room = width.saturating_sub(head.chars().count());
@@ -99,6 +113,58 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
         lines.push(Line::styled(format!("{} {e}", g.bad()), theme::error()));
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// The sized values of the profile being customised, one per line, the
+/// one under the cursor being typed into after Enter.
+fn editor(
+    lines: &mut Vec<Line<'static>>,
+    w: &Wizard,
+    ed: &crate::core::wizard::Editor,
+    area: Rect,
+    v: &View,
+) {
+    let g = v.glyphs;
+    let width = area.width as usize;
+    lines.push(Line::styled(strings::editing(&w.custom.0), theme::title()));
+    // Rows left below the profiles, the heading and the error line.
+    let room = (area.height as usize)
+        .saturating_sub(lines.len() + 2)
+        .max(1);
+    let first = ed.row.saturating_sub(room.saturating_sub(1));
+    for (i, l) in w.limits.iter().enumerate().skip(first).take(room) {
+        let on = i == ed.row;
+        let mark = if w.custom.1.contains_key(&l.key) {
+            "*"
+        } else {
+            " "
+        };
+        let value = match (&ed.input, on) {
+            (Some(typed), true) => format!("{typed}_"),
+            _ => w.custom_value(&l.key).unwrap_or_default(),
+        };
+        let text = format!(
+            "{} {mark}{:<30} {:<16} {}",
+            if on { g.pointer() } else { " " },
+            l.key,
+            value,
+            l.describe()
+        );
+        lines.push(Line::styled(
+            clip(&text, width),
+            if on {
+                theme::selected()
+            } else {
+                Style::default()
+            },
+        ));
+    }
+    if let Some(e) = &ed.error {
+        lines.push(Line::styled(
+            clip(&format!("{} {e}", g.bad()), width),
+            theme::error(),
+        ));
+    }
 }
 
 /// `text` cut to `width` characters.
