@@ -142,6 +142,7 @@ fn main() {
         config_path: "/var/lib/ph-installer/config.toml".into(),
         records_path: "/var/lib/ph-installer/dns-validation.txt".into(),
         spinner: 0,
+        review_max: Default::default(),
     };
     for step in Step::ALL {
         let w = wizard(step);

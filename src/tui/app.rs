@@ -25,6 +25,10 @@ pub struct View {
     pub records_path: String,
     /// Advances while something is loading.
     pub spinner: usize,
+    /// The furthest the review scrolls at the size last drawn, written by
+    /// the review as it draws (the wizard is told, so Up answers at once
+    /// after Down went past the end).
+    pub review_max: std::cell::Cell<u16>,
 }
 
 pub fn render(f: &mut Frame, w: &Wizard, v: &View) {

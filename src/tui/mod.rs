@@ -115,6 +115,7 @@ pub async fn run(session: Session, opts: Options) -> Exit {
         config_path: view_path.clone(),
         records_path: certificate::records_path(&state).display().to_string(),
         spinner: 0,
+        review_max: Default::default(),
     };
     // A certificate requested by an earlier run; unreadable is the same as
     // none (the request's token finds it again within ACM's hour).
@@ -149,6 +150,9 @@ pub async fn run(session: Session, opts: Options) -> Exit {
             let size = guard.terminal.size().unwrap_or_default();
             if size.width > 0 && size.height > 0 {
                 let _ = guard.terminal.draw(|f| app::render(f, &wiz, &view));
+                if wiz.step == wizard::Step::Review {
+                    wiz.handle(Msg::ReviewFits(view.review_max.get()));
+                }
             }
             dirty = false;
         }

@@ -65,6 +65,7 @@ fn view(ascii: bool) -> View {
         config_path: "/var/lib/ph-installer/config.toml".into(),
         records_path: "/var/lib/ph-installer/dns-validation.txt".into(),
         spinner: 0,
+        review_max: Default::default(),
     }
 }
 
@@ -124,6 +125,14 @@ fn the_review_scrolls_to_its_last_stack_and_keeps_the_confirm_line_in_view() {
     assert!(screen.contains("wave 3  edge"), "{screen}");
     assert!(screen.contains("Enter confirms"), "{screen}");
     assert!(!screen.contains("(Down: more)"), "{screen}");
+    // Told how far the review goes, one Up scrolls back at once.
+    let v = view(false);
+    draw(&w, &v, (80, 24));
+    let max = v.review_max.get();
+    assert!(max > 0);
+    w.handle(Msg::ReviewFits(max));
+    w.handle(Msg::Key(Key::Up));
+    assert_eq!(w.review_scroll, max - 1);
 }
 
 #[test]

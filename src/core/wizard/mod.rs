@@ -158,6 +158,8 @@ pub enum Msg {
         SizingAsk,
         Result<std::collections::BTreeMap<String, sizing::ProfileCheck>, String>,
     ),
+    /// The furthest the review scrolls at the terminal's size.
+    ReviewFits(u16),
     /// The secrets are in the secrets file (or why not).
     SecretsReady(Result<SecretsReport, String>),
 }
@@ -384,8 +386,10 @@ pub struct Wizard {
     pub stacks: Vec<review::StackPreview>,
     /// The review was confirmed.
     pub confirmed: bool,
-    /// Lines the review is scrolled by.
+    /// Lines the review is scrolled by, and the most it can be at the
+    /// terminal's size (as the front end last drew it).
     pub review_scroll: u16,
+    pub review_max: u16,
     pub overlay: Option<Overlay>,
     pub done: bool,
 }
@@ -449,6 +453,7 @@ impl Wizard {
             stacks: Vec::new(),
             confirmed: false,
             review_scroll: 0,
+            review_max: u16::MAX,
             overlay: None,
             done: false,
         };
@@ -504,10 +509,9 @@ impl Wizard {
         }
     }
 
-    /// How many lines the review has at most before wrapping: the furthest
-    /// it scrolls.
+    /// The furthest the review scrolls: as the front end measured it.
     pub fn review_lines(&self) -> u16 {
-        (16 + 6 * self.stacks.len()) as u16
+        self.review_max
     }
 
     /// The region's zone count, as the region list reports it.
@@ -718,6 +722,11 @@ impl Wizard {
                         Err(e) => Load::Failed(e),
                     };
                 }
+                vec![]
+            }
+            Msg::ReviewFits(max) => {
+                self.review_max = max;
+                self.review_scroll = self.review_scroll.min(max);
                 vec![]
             }
             Msg::SecretsReady(r) => {

@@ -26,7 +26,9 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
     let lines = body(w, area.width as usize);
     let [top, bottom] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     let shown = top.height as usize;
-    let scroll = (w.review_scroll as usize).min(lines.len().saturating_sub(shown));
+    let max = lines.len().saturating_sub(shown);
+    v.review_max.set(max as u16);
+    let scroll = (w.review_scroll as usize).min(max);
     let more = lines.len() > scroll + shown;
     f.render_widget(
         // Lines are cut to the width here, so one line is one row and the
