@@ -15,7 +15,8 @@ use crate::cloud::types::{
 use crate::cloud::{Cloud, CloudError};
 use crate::core::wizard::RecordsTo;
 use crate::core::wizard::certificate::{
-    CertPhase, CertView, CertificateOrder, RequestedCertificate, ValidationCname, records_file,
+    CertPhase, CertView, CertificateOrder, RequestedCertificate, RequestedFile, ValidationCname,
+    records_file,
 };
 use crate::runtime::retry::{Backoff, patiently};
 use crate::store::StateDir;
@@ -59,14 +60,17 @@ pub async fn request(
         zone: order.zone.clone(),
         attempt: order.attempt,
     };
-    state
-        .write_toml(&requested_path(state), &kept)
-        .map_err(|e| {
-            format!(
-                "ACM created certificate {} but the installer could not note it: {e}",
-                kept.arn
-            )
-        })?;
+    let path = requested_path(state);
+    let mut file: RequestedFile = state.read_toml(&path).ok().flatten().unwrap_or_default();
+    file.certificates
+        .retain(|r| r.domain != kept.domain || r.region != kept.region);
+    file.certificates.push(kept.clone());
+    state.write_toml(&path, &file).map_err(|e| {
+        format!(
+            "ACM created certificate {} but the installer could not note it: {e}",
+            kept.arn
+        )
+    })?;
     tracing::info!(arn = %kept.arn, domain = %kept.domain, "requested a certificate");
     Ok(kept)
 }
@@ -333,12 +337,27 @@ mod tests {
         let first = request(&f.cloud, f.clock.as_ref(), &f.state, &o)
             .await
             .unwrap();
-        let kept: RequestedCertificate = f
+        let kept: RequestedFile = f
             .state
             .read_toml(&requested_path(&f.state))
             .unwrap()
             .unwrap();
-        assert_eq!(kept, first);
+        assert_eq!(kept.certificates, [first.clone()]);
+        // Another domain is kept beside it, not over it.
+        let other = request(
+            &f.cloud,
+            f.clock.as_ref(),
+            &f.state,
+            &order("ph.example.org", None),
+        )
+        .await
+        .unwrap();
+        let kept: RequestedFile = f
+            .state
+            .read_toml(&requested_path(&f.state))
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.certificates, [first.clone(), other]);
         let again = request(&f.cloud, f.clock.as_ref(), &f.state, &o)
             .await
             .unwrap();

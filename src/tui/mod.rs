@@ -120,11 +120,13 @@ pub async fn run(session: Session, opts: Options) -> Exit {
     // A certificate requested by an earlier run; unreadable is the same as
     // none (the request's token finds it again within ACM's hour).
     let requested = state
-        .read_toml(&certificate::requested_path(&state))
+        .read_toml::<wizard::certificate::RequestedFile>(&certificate::requested_path(&state))
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "the certificate record cannot be read");
             None
-        });
+        })
+        .unwrap_or_default()
+        .certificates;
     let (mut wiz, first) = Wizard::resumed(
         answers,
         requested,

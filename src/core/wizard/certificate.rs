@@ -24,6 +24,16 @@ pub struct RequestedCertificate {
     pub attempt: u32,
 }
 
+/// `certificate.toml`: every certificate the installer requested, one per
+/// domain and region, so going back to an earlier choice finds its
+/// certificate instead of requesting a second.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestedFile {
+    #[serde(default, rename = "certificate")]
+    pub certificates: Vec<RequestedCertificate>,
+}
+
 /// What the operator confirms before the installer asks ACM for a
 /// certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]

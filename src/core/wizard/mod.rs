@@ -362,8 +362,9 @@ pub struct Wizard {
     /// The request the operator is asked to confirm, and its call once
     /// confirmed (`None` until Enter).
     pub cert_order: Option<(certificate::CertificateOrder, Option<Load<()>>)>,
-    /// The certificate the installer requested for this install, if any.
-    pub requested: Option<certificate::RequestedCertificate>,
+    /// The certificates the installer requested for this install, one per
+    /// domain and region.
+    pub requested: Vec<certificate::RequestedCertificate>,
     /// The newest report on the chosen certificate.
     pub cert: Option<certificate::CertView>,
     /// The blueprint's sizing profiles, smallest first.
@@ -401,14 +402,14 @@ impl Wizard {
         session_region: RegionCode,
         region_why: String,
     ) -> (Wizard, Vec<Effect>) {
-        Self::resumed(answers, None, session_region, region_why)
+        Self::resumed(answers, Vec::new(), session_region, region_why)
     }
 
     /// A wizard resumed from `answers` and the certificate the installer
     /// requested earlier (the state dir's `certificate.toml`).
     pub fn resumed(
         answers: Answers,
-        requested: Option<certificate::RequestedCertificate>,
+        requested: Vec<certificate::RequestedCertificate>,
         session_region: RegionCode,
         region_why: String,
     ) -> (Wizard, Vec<Effect>) {
@@ -578,8 +579,8 @@ impl Wizard {
     fn watch_chosen_certificate(&self) -> Option<Effect> {
         let arn = self.answers.certificate_arn.clone()?;
         let domain = self.answers.domain.clone().unwrap_or_default();
-        let records = match &self.requested {
-            Some(r) if r.arn == arn => match &r.zone {
+        let records = match self.requested.iter().find(|r| r.arn == arn) {
+            Some(r) => match &r.zone {
                 Some((id, name)) => RecordsTo::Zone(id.clone(), name.clone()),
                 None => RecordsTo::File,
             },
@@ -759,7 +760,9 @@ impl Wizard {
             Ok(req) => {
                 self.cert_order = None;
                 let (domain, arn) = (req.domain.clone(), req.arn.clone());
-                self.requested = Some(req);
+                self.requested
+                    .retain(|r| r.domain != req.domain || r.region != req.region);
+                self.requested.push(req);
                 self.adopt_certificate(domain, arn)
             }
         }
@@ -773,12 +776,13 @@ impl Wizard {
         if self.secrets == Some(Load::Pending) {
             return Some(InFlight::Secrets);
         }
-        let writing = self.requested.as_ref().is_some_and(|r| {
-            r.zone.is_some() && self.answers.certificate_arn.as_ref() == Some(&r.arn)
-        }) && self
-            .cert
-            .as_ref()
-            .is_none_or(|c| c.written_to.is_none() && c.phase != certificate::CertPhase::Issued);
+        let writing = self
+            .requested
+            .iter()
+            .any(|r| r.zone.is_some() && self.answers.certificate_arn.as_ref() == Some(&r.arn))
+            && self.cert.as_ref().is_none_or(|c| {
+                c.written_to.is_none() && c.records_file.is_none() && !c.is_settled()
+            });
         writing.then_some(InFlight::ValidationRecords)
     }
 
@@ -1289,8 +1293,8 @@ impl Wizard {
         let d = self.domain.as_ref()?;
         let region = self.answers.region.as_ref()?;
         self.requested
-            .as_ref()
-            .filter(|r| r.domain == d.ascii && r.region == region.as_str())
+            .iter()
+            .find(|r| r.domain == d.ascii && r.region == region.as_str())
     }
 
     /// Whether ACM gave up on `arn`, as the watch last saw it.

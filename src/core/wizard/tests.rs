@@ -442,10 +442,10 @@ fn a_certificate_requested_earlier_is_offered_again_instead_of_a_second_request(
     };
     let (w, _) = Wizard::resumed(
         answers,
-        Some(requested(
+        vec![requested(
             "arn:aws:acm:eu-west-1:1:certificate/earlier",
             None,
-        )),
+        )],
         "eu-west-1".parse().unwrap(),
         "the flag".into(),
     );
@@ -814,10 +814,10 @@ fn after_acm_gave_up_the_request_row_asks_again_with_a_new_token() {
     };
     let (w, _) = Wizard::resumed(
         answers,
-        Some(requested(
+        vec![requested(
             "arn:aws:acm:eu-west-1:1:certificate/failed",
             None,
-        )),
+        )],
         "eu-west-1".parse().unwrap(),
         "x".into(),
     );
@@ -967,4 +967,54 @@ fn customising_another_profile_starts_from_its_own_values() {
     press(&mut w, Key::Char('e'));
     assert_eq!(w.custom.0, "evaluation");
     assert!(w.custom.1.is_empty());
+}
+
+#[test]
+fn going_back_to_an_earlier_domain_finds_its_certificate_among_several() {
+    let answers = Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        ..Answers::default()
+    };
+    let mut other = requested("arn:other", None);
+    other.domain = "ph.example.org".into();
+    let (w, _) = Wizard::resumed(
+        answers,
+        vec![requested("arn:first", None), other],
+        "eu-west-1".parse().unwrap(),
+        "x".into(),
+    );
+    let mut w = fixtures::loaded(w);
+    typed(&mut w, "ph.example.com");
+    press(&mut w, Key::Enter);
+    let m = facts(&w, vec![]);
+    w.handle(m);
+    assert_eq!(
+        w.earlier_request().map(|r| r.arn.as_str()),
+        Some("arn:first")
+    );
+}
+
+#[test]
+fn once_the_records_are_in_a_file_quitting_is_not_asked_about() {
+    let answers = Answers {
+        install_name: Some("shop".parse().unwrap()),
+        region: Some("eu-west-1".parse().unwrap()),
+        domain: Some("ph.example.com".into()),
+        certificate_arn: Some("arn:z".into()),
+        ..Answers::default()
+    };
+    let (w, _) = Wizard::resumed(
+        answers,
+        vec![requested("arn:z", Some(("Z1", "example.com.")))],
+        "eu-west-1".parse().unwrap(),
+        "x".into(),
+    );
+    let mut w = fixtures::loaded(w);
+    assert_eq!(w.in_flight(), Some(InFlight::ValidationRecords));
+    let mut v = fixtures::issued_view("arn:z");
+    v.phase = certificate::CertPhase::Validating;
+    v.records_file = Some("/state/dns-validation.txt".into());
+    w.handle(Msg::Certificate(v));
+    assert_eq!(w.in_flight(), None);
 }
