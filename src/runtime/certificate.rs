@@ -342,7 +342,7 @@ mod tests {
             .read_toml(&requested_path(&f.state))
             .unwrap()
             .unwrap();
-        assert_eq!(kept.certificates, [first.clone()]);
+        assert_eq!(kept.certificates, std::slice::from_ref(&first));
         // Another domain is kept beside it, not over it.
         let other = request(
             &f.cloud,
