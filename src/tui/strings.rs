@@ -54,6 +54,13 @@ pub fn bootstrap_missing(region: &str) -> String {
          (README, \"Running on an installer instance\") and run ph-installer on its instance."
     )
 }
+pub fn holds_install(name: &str) -> String {
+    format!(
+        "This state directory holds install '{name}'. Nothing of it is deployed yet, so \
+         another name renames it; a second install needs its own state directory \
+         (--state-dir)."
+    )
+}
 pub const INSTALL_NAME: &str = "Install name";
 pub const INSTALL_NAME_RULE: &str = "3-16 lowercase letters, digits and single hyphens";
 pub fn install_name_use(name: &str) -> String {

@@ -402,3 +402,12 @@ fn sizing_editor_marks_changed_values_and_names_a_refused_one() {
     assert!(screen.contains("outside"), "{screen}");
     insta::assert_snapshot!(t.backend());
 }
+
+#[test]
+fn welcome_reached_again_says_which_install_this_state_directory_holds() {
+    let mut w = wizard(Step::Region);
+    w.handle(Msg::Key(Key::Esc));
+    let screen = text(&draw(&w, &view(false), (80, 24)));
+    assert!(screen.contains("holds install 'shop'"), "{screen}");
+    assert!(screen.contains("--state-dir"), "{screen}");
+}

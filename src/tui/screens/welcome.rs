@@ -111,6 +111,10 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
             theme::error(),
         ));
     }
+    if let Some(name) = &w.answers.install_name {
+        lines.push(Line::raw(""));
+        lines.push(Line::raw(strings::holds_install(name.as_str())));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled(strings::INSTALL_NAME, theme::title()));
     lines.push(Line::from(vec![
