@@ -118,7 +118,7 @@ pub const ACCESS_KEY: &str = "Provisioning user's access key";
 pub const KEY_CREATED: &str = "created through IAM";
 pub const KEY_KEPT: &str = "kept: IAM lists it active";
 pub fn key_user(user: &str) -> String {
-    format!("for the provisioning user {user}")
+    format!("IAM user {user}")
 }
 pub const SECRETS_RETRY: &str = "Enter tries again.";
 pub const REVIEW_ANSWERS: &str = "Answers";
