@@ -369,6 +369,7 @@ fn an_answers_file_prefills_the_wizard_and_a_bad_one_is_refused_naming_key_and_l
     let screen = s.wait_for("db_allocated_storage");
     assert!(screen.contains("outside 20-"), "{screen}");
     assert!(screen.contains("small.toml"), "{screen}");
+    assert!(screen.contains("line 4"), "{screen}");
     assert_eq!(s.exit_code(), 2);
 }
 

@@ -60,12 +60,19 @@ fn starting_answers(
     let given: Answers = crate::store::parse_toml(path, &text).map_err(|e| e.to_string())?;
     if !given.sizing.is_empty() {
         let bp = crate::core::blueprint::Blueprint::shared()?;
-        let refused = wizard::custom::check_overrides(&wizard::custom::limits(bp), &given.sizing);
+        let refused = wizard::custom::refusals(&wizard::custom::limits(bp), &given.sizing);
         if !refused.is_empty() {
+            let each: Vec<String> = refused
+                .iter()
+                .map(|(key, why)| match wizard::custom::line_of(&text, key) {
+                    Some(n) => format!("line {n}: {why}"),
+                    None => why.clone(),
+                })
+                .collect();
             return Err(format!(
                 "the answers file {} is refused: {}",
                 path.display(),
-                refused.join(" ")
+                each.join(" ")
             ));
         }
     }

@@ -157,15 +157,46 @@ pub fn problems(profile: &Profile, az: u8) -> Vec<String> {
 /// Every override of `overrides` checked against its limit: the refusals,
 /// naming the key. A key no sized value has is refused too.
 pub fn check_overrides(limits: &[Limit], overrides: &BTreeMap<String, String>) -> Vec<String> {
+    refusals(limits, overrides)
+        .into_iter()
+        .map(|(_, why)| why)
+        .collect()
+}
+
+/// The refusals of [`check_overrides`] with the key each is about.
+pub fn refusals(limits: &[Limit], overrides: &BTreeMap<String, String>) -> Vec<(String, String)> {
     overrides
         .iter()
-        .filter_map(|(k, v)| match limits.iter().find(|l| &l.key == k) {
-            None => Some(format!(
-                "sizing.{k} is not a sized value; the keys are those of assets/sizing.toml."
-            )),
-            Some(l) => l.check(v).err().map(|e| format!("sizing.{e}")),
+        .filter_map(|(k, v)| {
+            let why = match limits.iter().find(|l| &l.key == k) {
+                None => Some(format!(
+                    "sizing.{k} is not a sized value; the keys are those of assets/sizing.toml."
+                )),
+                Some(l) => l.check(v).err().map(|e| format!("sizing.{e}")),
+            };
+            why.map(|w| (k.clone(), w))
         })
         .collect()
+}
+
+/// The 1-based line of `key` in the `[sizing]` table of an answers file's
+/// `text`, for a refusal to point at.
+pub fn line_of(text: &str, key: &str) -> Option<usize> {
+    let mut in_sizing = false;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_sizing = l.trim_start_matches('[').trim_end_matches(']').trim() == "sizing";
+            continue;
+        }
+        let named = l
+            .split_once('=')
+            .is_some_and(|(k, _)| k.trim().trim_matches('"') == key);
+        if in_sizing && named {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -230,6 +261,14 @@ mod tests {
             p[0].contains("desired 9") && p[1].contains("4 brokers"),
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn a_refused_key_is_found_on_its_line_of_the_sizing_table() {
+        let text = "profile = \"evaluation\"\ndb_allocated_storage = 1\n\n[sizing]\n# x\n\
+                    db_allocated_storage = 5\n";
+        assert_eq!(line_of(text, "db_allocated_storage"), Some(6));
+        assert_eq!(line_of(text, "node_min_size"), None);
     }
 
     #[test]
