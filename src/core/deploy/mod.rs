@@ -9,6 +9,8 @@
 //! before it sends the call, sends it, and calls [`reconcile`] again with
 //! what it reads next. Nothing here waits, reads a clock or calls AWS.
 
+mod reconcile;
+
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::core::blueprint::manifest::{Manifest, Source};
 use crate::core::blueprint::plan::waves;
 use crate::core::stack::{ResourceStatus, StackStatus};
+
+pub use reconcile::reconcile;
 
 /// The answer a stack reads when it serves the install's certificate
 /// (`answers.certificate_arn`: the `edge` stack's `CertificateArn`). A stack
