@@ -460,6 +460,20 @@ impl StackEvent {
     }
 }
 
+impl From<&StackEvent> for crate::core::deploy::EventView {
+    fn from(e: &StackEvent) -> Self {
+        crate::core::deploy::EventView {
+            logical_id: e.logical_id.clone(),
+            resource_type: e.resource_type.clone(),
+            status: e.status.clone(),
+            reason: e.status_reason.clone(),
+            timestamp: e.timestamp,
+            stack_event: e.is_stack_event(),
+            token: e.client_request_token.clone(),
+        }
+    }
+}
+
 // ---------------------------------------------------------------- instances
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

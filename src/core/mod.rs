@@ -4,6 +4,7 @@
 pub mod account;
 pub mod answers;
 pub mod blueprint;
+pub mod deploy;
 pub mod doctor;
 pub mod install_name;
 pub mod progress;
