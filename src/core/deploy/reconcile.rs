@@ -496,7 +496,7 @@ fn cause_suffix(now: &Judged<'_>) -> String {
 
 fn resources_with(now: &Judged<'_>, keep: impl Fn(&ResourceView) -> bool) -> Vec<ResourceView> {
     now.observed
-        .map(|o| o.resources.iter().filter(|r| keep(*r)).cloned().collect())
+        .map(|o| o.resources.iter().filter(|r| keep(r)).cloned().collect())
         .unwrap_or_default()
 }
 

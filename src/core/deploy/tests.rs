@@ -559,7 +559,7 @@ fn a_create_whose_describe_still_says_review_in_progress_is_followed_by_its_even
             3,
         )],
     );
-    let actions = reconcile(&plan(), &observed, &[create.clone()], &[proof]);
+    let actions = reconcile(&plan(), &observed, std::slice::from_ref(&create), &[proof]);
     assert_eq!(
         action(&actions, "network"),
         &Action::Attach {
@@ -646,7 +646,7 @@ fn an_executed_change_set_without_events_yet_is_executed_again_with_the_same_tok
     let review = [seen("network", StackStatus::ReviewInProgress)];
     let gone: [Observed; 0] = [];
     for observed in [&review[..], &gone[..]] {
-        let actions = reconcile(&plan(), observed, &[create.clone()], &[]);
+        let actions = reconcile(&plan(), observed, std::slice::from_ref(&create), &[]);
         assert_eq!(
             action(&actions, "network"),
             &Action::ExecuteChangeSet(create.clone()),
@@ -659,7 +659,7 @@ fn an_executed_change_set_without_events_yet_is_executed_again_with_the_same_tok
 fn an_operation_the_read_shows_under_way_is_followed_before_its_events_are_seen() {
     let create = op("network", OperationKind::Create, 1).sent();
     let observed = [seen("network", StackStatus::CreateInProgress)];
-    let actions = reconcile(&plan(), &observed, &[create.clone()], &[]);
+    let actions = reconcile(&plan(), &observed, std::slice::from_ref(&create), &[]);
     assert_eq!(
         action(&actions, "network"),
         &Action::Attach {
@@ -693,7 +693,7 @@ fn review_in_progress_left_by_a_crash_reuses_or_replaces_the_saved_change_set() 
     let requested = op("network", OperationKind::Create, 1);
     assert_eq!(requested.stage, Stage::ChangeSetRequested);
     let observed = [seen("network", StackStatus::ReviewInProgress)];
-    let actions = reconcile(&plan(), &observed, &[requested.clone()], &[]);
+    let actions = reconcile(&plan(), &observed, std::slice::from_ref(&requested), &[]);
     assert_eq!(
         action(&actions, "network"),
         &Action::ReuseOrReplaceChangeSet(requested.clone()),
@@ -702,7 +702,7 @@ fn review_in_progress_left_by_a_crash_reuses_or_replaces_the_saved_change_set() 
     assert!(!action(&actions, "network").needs_confirmation());
 
     // The crash came before CreateChangeSet reached CloudFormation.
-    let actions = reconcile(&plan(), &[], &[requested.clone()], &[]);
+    let actions = reconcile(&plan(), &[], std::slice::from_ref(&requested), &[]);
     assert_eq!(
         action(&actions, "network"),
         &Action::ReuseOrReplaceChangeSet(requested)
@@ -965,7 +965,7 @@ fn a_failed_update_rollback_offers_to_skip_only_what_failed_to_roll_back() {
             20,
         )],
     );
-    let actions = reconcile(&plan(), &observed, &[chosen.clone()], &[proof]);
+    let actions = reconcile(&plan(), &observed, std::slice::from_ref(&chosen), &[proof]);
     assert_eq!(
         action(&actions, "rds"),
         &Action::Attach {
