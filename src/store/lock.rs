@@ -157,7 +157,8 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-mod rfc3339 {
+/// `SystemTime` as RFC 3339 text, for the store's files.
+pub(crate) mod rfc3339 {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::SystemTime;
 

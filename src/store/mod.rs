@@ -5,6 +5,8 @@
 //! <state dir>/            0700
 //!   config.toml           0600  the wizard's answers
 //!   secrets.toml          0600  generated secrets (never elsewhere)
+//!   state.toml            0600  the install (the deploy writes it): operations with
+//!                               their tokens, stack ids, phase
 //!   lock                  0600  who drives this install right now
 //!   logs/                       daily log files
 //!   sandbox/              a separate state dir of the same shape, for --sandbox
@@ -12,6 +14,7 @@
 //! ```
 
 pub mod fsutil;
+pub mod install_state;
 pub mod lock;
 pub mod secrets;
 
@@ -173,6 +176,9 @@ impl StateDir {
     }
     pub fn secrets_path(&self) -> PathBuf {
         self.root.join("secrets.toml")
+    }
+    pub fn install_state_path(&self) -> PathBuf {
+        self.root.join("state.toml")
     }
     pub fn lock_path(&self) -> PathBuf {
         self.root.join("lock")
