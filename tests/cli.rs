@@ -331,6 +331,22 @@ fn throttling_slows_the_installer_down_instead_of_failing_it() {
 }
 
 #[test]
+fn doctor_checks_the_chosen_profile_with_the_values_the_operator_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = ph_installer::store::StateDir::open(dir.path(), true).unwrap();
+    std::fs::write(
+        state.config_path(),
+        "profile = \"evaluation\"\n[sizing]\napp_instance_type = \"x9.enormous\"\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["--sandbox", "doctor"]);
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[FAIL] sizing"), "{stdout}");
+    assert!(stdout.contains("x9.enormous"), "{stdout}");
+}
+
+#[test]
 fn doctor_refuses_saved_answers_naming_a_refused_region_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let state = ph_installer::store::StateDir::open(dir.path(), true).unwrap();

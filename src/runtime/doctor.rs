@@ -53,8 +53,8 @@ pub async fn run(
         .as_ref()
         .ok()
         .and_then(Option::as_ref)
-        .and_then(|a| a.profile.clone());
-    let region = cloud_checks(session, chosen.as_deref(), &mut report).await;
+        .and_then(|a| Some((a.profile.clone()?, a.sizing.clone())));
+    let region = cloud_checks(session, chosen.as_ref(), &mut report).await;
     // The local checks read files and may wait a moment for the lock's
     // holder to finish writing its record: off the async workers.
     let state = state.clone();
@@ -81,7 +81,7 @@ pub async fn run(
 /// Returns the region in use, when a connection could be set up.
 async fn cloud_checks(
     session: &Result<Session, ConnectFailure>,
-    chosen_profile: Option<&str>,
+    chosen_profile: Option<&Chosen>,
     checks: &mut Report<'_>,
 ) -> Option<RegionCode> {
     let connected = match session {
@@ -220,14 +220,25 @@ async fn cloud_checks(
     Some(code)
 }
 
+/// The chosen profile and the values the operator changed in it.
+type Chosen = (String, std::collections::BTreeMap<String, String>);
+
 /// The checks that read the embedded blueprint (parsed once for both):
 /// sizing, then the EKS add-ons.
-async fn blueprint_checks(connected: &Session, chosen: Option<&str>) -> [Check; 2] {
+async fn blueprint_checks(connected: &Session, chosen: Option<&Chosen>) -> [Check; 2] {
     match crate::core::blueprint::Blueprint::embedded() {
-        Ok(bp) => [
-            sizing_check(connected, &bp, chosen).await,
-            addon_check(connected, &bp).await,
-        ],
+        Ok(mut bp) => {
+            // The chosen profile is checked as the operator changed it.
+            if let Some((name, changed)) = chosen
+                && let Some(p) = bp.sizing.profiles.get_mut(name)
+            {
+                *p = crate::core::wizard::custom::effective(p, changed);
+            }
+            [
+                sizing_check(connected, &bp, chosen.map(|(n, _)| n.as_str())).await,
+                addon_check(connected, &bp).await,
+            ]
+        }
         Err(e) => ["sizing", "eks-addons"].map(|id| {
             Check::fail(
                 id,
