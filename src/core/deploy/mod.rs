@@ -10,6 +10,7 @@
 //! what it reads next. Nothing here waits, reads a clock or calls AWS.
 
 mod reconcile;
+pub mod recover;
 
 use std::time::SystemTime;
 
