@@ -6,6 +6,7 @@
 //! credentials and the sandbox account it already has.
 
 pub mod certificate;
+pub mod deploy;
 pub mod doctor;
 pub mod progress;
 pub mod regions;
