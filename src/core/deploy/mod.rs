@@ -9,6 +9,7 @@
 //! before it sends the call, sends it, and calls [`reconcile`] again with
 //! what it reads next. Nothing here waits, reads a clock or calls AWS.
 
+pub mod hint;
 mod reconcile;
 pub mod recover;
 
