@@ -253,6 +253,29 @@ pub struct Stack {
     pub termination_protection: bool,
 }
 
+impl Stack {
+    /// The install its `ph:install` tag names.
+    pub fn install(&self) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|t| t.key == crate::core::wizard::INSTALL_TAG)
+            .map(|t| t.value.as_str())
+    }
+
+    /// Whether it is the installer's own bootstrap stack (installer.yaml).
+    pub fn is_bootstrap(&self) -> bool {
+        self.install() == Some(crate::core::wizard::BOOTSTRAP_TAG_VALUE)
+    }
+
+    /// The value of output `key`.
+    pub fn output(&self, key: &str) -> Option<&str> {
+        self.outputs
+            .iter()
+            .find(|o| o.key == key)
+            .map(|o| o.value.as_str())
+    }
+}
+
 /// A parameter value for a create or update. A secret stays typed (its
 /// `Debug` redacts) until the adapter hands it to the one call that sends it;
 /// requests carrying one are deliberately not serializable.

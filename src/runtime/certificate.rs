@@ -44,7 +44,7 @@ pub async fn request(
         sans: Vec::new(),
         idempotency_token: order.token.clone(),
         tags: vec![
-            Tag::new("ph:install", &order.install_name),
+            Tag::new(crate::core::wizard::INSTALL_TAG, &order.install_name),
             Tag::new("Name", format!("ph-{}", order.install_name)),
         ],
     };
@@ -267,8 +267,8 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+    use crate::cloud::sandbox::SandboxAccount;
     use crate::cloud::sandbox::faults::FaultScript;
-    use crate::cloud::sandbox::{SandboxAccount, SandboxOptions};
 
     struct Fixture {
         _dir: tempfile::TempDir,
@@ -284,16 +284,8 @@ mod tests {
     fn fixture_with(faults: FaultScript) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let state = StateDir::open(dir.path(), true).unwrap();
-        let clock = Arc::new(ManualClock::starting_now());
-        let account = SandboxAccount::open_with_clock(
-            SandboxOptions {
-                dir: state.sandbox_account_dir(),
-                speed: 1.0,
-                faults,
-            },
-            clock.clone(),
-        )
-        .unwrap();
+        let (clock, account) =
+            SandboxAccount::on_manual_clock(&state.sandbox_account_dir(), faults);
         let cloud = account.cloud(account.home_region());
         Fixture {
             _dir: dir,

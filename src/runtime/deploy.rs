@@ -59,8 +59,8 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+    use crate::cloud::sandbox::SandboxAccount;
     use crate::cloud::sandbox::faults::{FaultScript, Lag};
-    use crate::cloud::sandbox::{SandboxAccount, SandboxOptions};
     use crate::cloud::types::{ChangeSetKind, ChangeSetRequest, ExecuteRequest, Tag};
     use crate::core::blueprint::Blueprint;
     use crate::core::deploy::{Action, OperationKind, reconcile};
@@ -78,16 +78,7 @@ mod tests {
 
     fn fixture(faults: FaultScript) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::starting_now());
-        let account = SandboxAccount::open_with_clock(
-            SandboxOptions {
-                dir: dir.path().to_path_buf(),
-                speed: 1.0,
-                faults,
-            },
-            clock.clone(),
-        )
-        .unwrap();
+        let (clock, account) = SandboxAccount::on_manual_clock(dir.path(), faults);
         let cloud = account.cloud("eu-west-1".parse().unwrap());
         let bp = Blueprint::embedded().unwrap();
         let plan = Plan::new(&bp.manifest, "shop", true).unwrap();

@@ -98,13 +98,9 @@ async fn provisioning_user(session: &Session, region: &RegionCode) -> Result<Str
 fn user_of(stacks: &[Stack]) -> Option<String> {
     stacks
         .iter()
-        .filter(|s| {
-            s.tags
-                .iter()
-                .any(|t| t.key == "ph:install" && t.value == BOOTSTRAP_TAG_VALUE)
-        })
-        .find_map(|s| s.outputs.iter().find(|o| o.key == USER_OUTPUT))
-        .map(|o| o.value.clone())
+        .filter(|s| s.is_bootstrap())
+        .find_map(|s| s.output(USER_OUTPUT))
+        .map(str::to_string)
 }
 
 #[cfg(test)]

@@ -118,9 +118,9 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+    use crate::cloud::sandbox::SandboxAccount;
     use crate::cloud::sandbox::faults::FaultScript;
     use crate::cloud::sandbox::state::provisioning_user_name;
-    use crate::cloud::sandbox::{SandboxAccount, SandboxOptions};
 
     struct Fixture {
         _sandbox: tempfile::TempDir,
@@ -132,16 +132,8 @@ mod tests {
     impl Fixture {
         fn new() -> Fixture {
             let sandbox = tempfile::tempdir().unwrap();
-            let clock = Arc::new(ManualClock::starting_now());
-            let account = SandboxAccount::open_with_clock(
-                SandboxOptions {
-                    dir: sandbox.path().to_path_buf(),
-                    speed: 1.0,
-                    faults: FaultScript::default(),
-                },
-                clock.clone(),
-            )
-            .unwrap();
+            let (clock, account) =
+                SandboxAccount::on_manual_clock(sandbox.path(), FaultScript::default());
             Fixture {
                 _sandbox: sandbox,
                 state: tempfile::tempdir().unwrap(),

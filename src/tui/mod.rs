@@ -437,18 +437,10 @@ impl Runner {
 
 /// The installer's own stack among `stacks`, by its tag.
 fn bootstrap_of(stacks: &[crate::cloud::types::Stack]) -> Option<wizard::Bootstrap> {
-    let s = stacks.iter().find(|s| {
-        s.tags
-            .iter()
-            .any(|t| t.key == "ph:install" && t.value == wizard::BOOTSTRAP_TAG_VALUE)
-    })?;
+    let s = stacks.iter().find(|s| s.is_bootstrap())?;
     Some(wizard::Bootstrap {
         stack: s.name.clone(),
-        role_arn: s
-            .outputs
-            .iter()
-            .find(|o| o.key == "InstallerRoleArn")
-            .map(|o| o.value.clone()),
+        role_arn: s.output("InstallerRoleArn").map(str::to_string),
     })
 }
 
@@ -460,16 +452,16 @@ fn found_installs(
 ) -> Vec<wizard::FoundInstall> {
     let mut found: Vec<wizard::FoundInstall> = Vec::new();
     for s in stacks {
-        let Some(tag) = s.tags.iter().find(|t| t.key == "ph:install") else {
+        let Some(install) = s.install() else {
             continue;
         };
-        if tag.value == wizard::BOOTSTRAP_TAG_VALUE {
+        if s.is_bootstrap() {
             continue;
         }
-        match found.iter_mut().find(|f| f.name == tag.value) {
+        match found.iter_mut().find(|f| f.name == install) {
             Some(f) => f.stacks += 1,
             None => found.push(wizard::FoundInstall {
-                name: tag.value.clone(),
+                name: install.to_string(),
                 region: region.to_string(),
                 stacks: 1,
             }),

@@ -216,6 +216,26 @@ impl SandboxAccount {
     }
 
     /// The region the installer instance runs in.
+    /// An account in `dir` on a manual clock at one virtual second per
+    /// real one, running `faults`: what the runtime's tests drive.
+    #[cfg(test)]
+    pub(crate) fn on_manual_clock(
+        dir: &Path,
+        faults: faults::FaultScript,
+    ) -> (Arc<crate::clock::ManualClock>, SandboxAccount) {
+        let clock = Arc::new(crate::clock::ManualClock::starting_now());
+        let account = SandboxAccount::open_with_clock(
+            SandboxOptions {
+                dir: dir.to_path_buf(),
+                speed: 1.0,
+                faults,
+            },
+            clock.clone(),
+        )
+        .expect("a sandbox account opens in a fresh directory");
+        (clock, account)
+    }
+
     pub fn home_region(&self) -> RegionCode {
         state::HOME_REGION.parse().expect("home region is valid")
     }

@@ -261,6 +261,9 @@ impl Bootstrap {
 /// The tag value of the installer's own bootstrap stack, never an install.
 pub const BOOTSTRAP_TAG_VALUE: &str = "installer-bootstrap";
 
+/// The tag that names the install a stack (or certificate) belongs to.
+pub const INSTALL_TAG: &str = "ph:install";
+
 /// What the account has for a domain: the public hosted zone that would
 /// hold it, and the certificates of the region.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -510,11 +513,6 @@ impl Wizard {
         }
     }
 
-    /// The furthest the review scrolls: as the front end measured it.
-    pub fn review_lines(&self) -> u16 {
-        self.review_max
-    }
-
     /// The region's zone count, as the region list reports it.
     pub fn region_zones(&self) -> Option<usize> {
         let region = self.answers.region.as_ref()?;
@@ -547,7 +545,7 @@ impl Wizard {
     /// `name`'s values with the operator's changes, if it is the profile
     /// being customised.
     pub fn effective_profile(&self, name: &str) -> Option<crate::core::blueprint::sizing::Profile> {
-        let (_, p) = self.profiles.iter().find(|(n, _)| n == name)?;
+        let p = self.profile(name)?;
         Some(if self.custom.0 == name {
             custom::effective(p, &self.custom.1)
         } else {
@@ -555,16 +553,23 @@ impl Wizard {
         })
     }
 
-    /// The zones `profile` gets: as the services' check found, else as the
-    /// region list says.
-    pub fn profile_zones(
-        &self,
-        name: &str,
-        profile: &crate::core::blueprint::sizing::Profile,
-    ) -> u8 {
-        self.profile_check(name)
-            .map(|c| c.az_count)
-            .unwrap_or_else(|| sizing::az_count(profile, self.region_zones()))
+    /// The blueprint's profile `name`, as it is (without changes).
+    pub fn profile(&self, name: &str) -> Option<&crate::core::blueprint::sizing::Profile> {
+        self.profiles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p)
+    }
+
+    /// The zones profile `name` gets: as the services' check found, else as
+    /// the region list says; 2 (the least any profile has) for a profile
+    /// the blueprint does not have.
+    pub fn profile_zones(&self, name: &str) -> u8 {
+        match (self.profile_check(name), self.profile(name)) {
+            (Some(c), _) => c.az_count,
+            (None, Some(p)) => sizing::az_count(p, self.region_zones()),
+            (None, None) => 2,
+        }
     }
 
     fn place_profile_cursor(&mut self) {
@@ -878,12 +883,7 @@ impl Wizard {
                     );
                     return vec![];
                 }
-                let zones = self
-                    .profiles
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(n, p)| self.profile_zones(n, p))
-                    .unwrap_or(2);
+                let zones = self.profile_zones(&name);
                 let problems = self
                     .effective_profile(&name)
                     .map(|p| custom::problems(&p, zones))
@@ -921,12 +921,7 @@ impl Wizard {
 
     /// The value a sized key has in the profile being customised.
     pub fn custom_value(&self, key: &str) -> Option<String> {
-        let zones = self
-            .profiles
-            .iter()
-            .find(|(n, _)| *n == self.custom.0)
-            .map(|(n, p)| self.profile_zones(n, p))
-            .unwrap_or(2);
+        let zones = self.profile_zones(&self.custom.0);
         self.effective_profile(&self.custom.0)?.value(key, zones)
     }
 
@@ -998,12 +993,10 @@ impl Wizard {
     /// Keeps `value` for `key`, or forgets the change when it is the base
     /// profile's own value.
     fn set_override(&mut self, key: &str, value: String) {
-        let base = self
-            .profiles
-            .iter()
-            .find(|(n, _)| *n == self.custom.0)
-            .map(|(n, p)| (self.profile_zones(n, p), p.clone()));
-        let own = base.and_then(|(z, p)| p.value(key, z));
+        let zones = self.profile_zones(&self.custom.0);
+        let own = self
+            .profile(&self.custom.0)
+            .and_then(|p| p.value(key, zones));
         if own.as_deref() == Some(value.as_str()) {
             self.custom.1.remove(key);
         } else {
@@ -1047,7 +1040,7 @@ impl Wizard {
                 vec![]
             }
             Key::Down | Key::Char('j') => {
-                self.review_scroll = (self.review_scroll + 1).min(self.review_lines());
+                self.review_scroll = (self.review_scroll + 1).min(self.review_max);
                 vec![]
             }
             Key::PageUp => {
@@ -1055,7 +1048,7 @@ impl Wizard {
                 vec![]
             }
             Key::PageDown => {
-                self.review_scroll = (self.review_scroll + 10).min(self.review_lines());
+                self.review_scroll = (self.review_scroll + 10).min(self.review_max);
                 vec![]
             }
             Key::Char('q') if self.confirmed => {

@@ -640,8 +640,8 @@ fn arriving_on_sizing_asks_the_regions_services_once_per_region() {
 fn sizing_opens_on_production_and_a_two_zone_region_gets_two_zones() {
     let w = on_sizing();
     assert_eq!(w.profiles[w.profile_cursor].0, "production");
-    let (name, p) = &w.profiles[w.profile_cursor];
-    assert_eq!(w.profile_zones(name, p), 2, "us-west-1 has two zones");
+    let (name, _) = &w.profiles[w.profile_cursor];
+    assert_eq!(w.profile_zones(name), 2, "us-west-1 has two zones");
 }
 
 #[test]

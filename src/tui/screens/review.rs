@@ -8,6 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
+use super::clip;
 use crate::core::wizard::{AccessKeyState, Load, Wizard, sizing};
 use crate::tui::app::View;
 use crate::tui::{strings, theme};
@@ -51,8 +52,7 @@ fn body(w: &Wizard, width: usize) -> Vec<Line<'static>> {
     let a = &w.answers;
     let mut lines = vec![Line::styled(strings::REVIEW_ANSWERS, theme::title())];
     let profile = a.profile.clone().unwrap_or_default();
-    let sized = w.profiles.iter().find(|(n, _)| *n == profile);
-    let zones = sized.map(|(n, p)| w.profile_zones(n, p));
+    let zones = w.profile(&profile).map(|_| w.profile_zones(&profile));
     let secrets = match &w.secrets {
         Some(Load::Ready(rep)) => {
             let mut names: Vec<&str> = rep
@@ -169,7 +169,5 @@ fn rows(head: &str, items: &[String], width: usize, sep: &str) -> Vec<String> {
         empty = false;
     }
     rows.push(row);
-    rows.into_iter()
-        .map(|r| r.chars().take(width).collect())
-        .collect()
+    rows.into_iter().map(|r| clip(&r, width)).collect()
 }

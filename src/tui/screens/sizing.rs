@@ -8,6 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use super::clip;
 use crate::core::wizard::{Load, Wizard, sizing};
 use crate::tui::app::View;
 use crate::tui::{strings, theme};
@@ -27,7 +28,7 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
             if chosen { g.ok() } else { " " }
         );
         let room = width.saturating_sub(text.chars().count() + 1);
-        let desc: String = p.description.chars().take(room).collect();
+        let desc = clip(&p.description, room);
         lines.push(Line::from(vec![
             Span::styled(
                 text,
@@ -44,7 +45,7 @@ pub fn render(f: &mut Frame, area: Rect, w: &Wizard, v: &View) {
         f.render_widget(Paragraph::new(lines), area);
         return;
     };
-    let zones = w.profile_zones(name, profile);
+    let zones = w.profile_zones(name);
     let check = w.profile_check(name);
     if roomy {
         lines.push(Line::raw(""));
@@ -165,9 +166,4 @@ fn editor(
             theme::error(),
         ));
     }
-}
-
-/// `text` cut to `width` characters.
-fn clip(text: &str, width: usize) -> String {
-    text.chars().take(width).collect()
 }
